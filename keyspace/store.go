@@ -1,0 +1,90 @@
+// Package keyspace is the in-process replay engine: it rebuilds a Redis
+// keyspace from RDB records or AOF commands, computes Redis' DEBUG DIGEST and
+// compares keyspaces. It never prints; not safe for concurrent use.
+package keyspace
+
+import (
+	"sort"
+
+	"github.com/persistkit/persistkit/format/rdb"
+)
+
+// NumDBs is Redis' default "databases" setting.
+const NumDBs = 16
+
+// Object is a value in the store together with its key-level metadata.
+// Exactly one of the value fields is used, as Kind says. Collections use
+// mutable forms suited to applying commands; export sorts them.
+type Object struct {
+	Kind       rdb.Kind
+	ExpireAtMs int64 // rdb.NoExpire when the key has no TTL
+
+	Str    []byte
+	List   [][]byte
+	Set    map[string]struct{}
+	ZSet   map[string]float64
+	Hash   map[string]*HashValue
+	Stream *rdb.Stream
+	Module *rdb.Module
+
+	// Encoding is the on-disk encoding this value was read with, if it came
+	// from an RDB; informational only.
+	Encoding   rdb.Encoding
+	LRUIdleSec int64 // -1 when unknown
+	LFUFreq    int   // -1 when unknown
+}
+
+// HashValue is a hash field's value and TTL (0 = none).
+type HashValue struct {
+	Value      []byte
+	ExpireAtMs int64
+}
+
+// DB is one database.
+type DB struct {
+	Keys map[string]*Object
+}
+
+// Store is a whole keyspace.
+type Store struct {
+	DBs [NumDBs]*DB
+	// Functions maps library name to its full source code.
+	Functions map[string][]byte
+	// ModuleAux holds module aux records passed through raw.
+	ModuleAux []*rdb.ModuleAux
+	// Aux holds the AUX fields of the last RDB loaded, in file order.
+	Aux []*rdb.Aux
+	// NowMs is the reference time that decides what counts as expired;
+	// 0 means nothing is ever expired.
+	NowMs int64
+	// CurDB is the database selected for Apply.
+	CurDB int
+}
+
+// New returns an empty store with the given reference time.
+func New(nowMs int64) *Store {
+	s := &Store{Functions: map[string][]byte{}, NowMs: nowMs}
+	for i := range s.DBs {
+		s.DBs[i] = &DB{Keys: map[string]*Object{}}
+	}
+	return s
+}
+
+// SortedKeys returns the keys of db in byte order.
+func (d *DB) SortedKeys() []string {
+	keys := make([]string, 0, len(d.Keys))
+	for k := range d.Keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Len is the number of keys in all databases.
+func (s *Store) Len() int {
+	n := 0
+	for _, d := range s.DBs {
+		n += len(d.Keys)
+	}
+	return n
+}
