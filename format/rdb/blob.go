@@ -27,15 +27,6 @@ func appendListpack(dst []byte, entries []blobEntry) []byte { return dst }
 func appendZiplist(dst []byte, entries []blobEntry) []byte  { return dst }
 func appendIntset(dst []byte, vals []int64) []byte          { return dst }
 
-// lzfDecompress inflates in into exactly outLen bytes.
-func lzfDecompress(in []byte, outLen int) ([]byte, error) { return nil, errBlobStub }
-
-// lzfCompress returns the LZF form of in, or nil when it would not be smaller.
-func lzfCompress(in []byte) []byte { return nil }
-
-// CRC64 updates Redis' CRC-64/Jones (reflected, init 0, no final xor).
-func CRC64(crc uint64, p []byte) uint64 { return 0 }
-
 // parseCanonicalInt reports whether b is an integer in Redis' canonical
 // string2ll form (no leading zeros or '+', fits int64) and its value.
 func parseCanonicalInt(b []byte) (int64, bool) { return 0, false }

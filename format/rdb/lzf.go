@@ -1,0 +1,213 @@
+package rdb
+
+import "fmt"
+
+// LZF as used by Redis (liblzf 3.x, lzf_c.c / lzf_d.c), see encodings.md §7.
+
+const (
+	lzfMaxLit = 32                  // longest literal run
+	lzfMaxOff = 1 << 13             // farthest back-reference
+	lzfMaxRef = (1 << 8) + (1 << 3) // longest back-reference minus 2
+	lzfHLog   = 16
+	lzfHSize  = 1 << lzfHLog
+)
+
+// lzfDecompress inflates in into exactly outLen bytes, mirroring
+// lzf_decompress' bounds checks plus Redis' rule that the result must be
+// exactly the declared length. The caller checks outLen against its limits
+// before calling; outLen bytes are allocated up front. Errors are
+// *FormatError with Offset relative to the start of in, wrapping ErrCorrupt.
+func lzfDecompress(in []byte, outLen int) ([]byte, error) {
+	if outLen < 0 {
+		return nil, lzfErr(0, "negative output length")
+	}
+	out := make([]byte, 0, outLen)
+	ip := 0
+	for ip < len(in) {
+		start := ip
+		c := int(in[ip])
+		ip++
+		if c < 32 {
+			n := c + 1
+			if len(out)+n > outLen {
+				return nil, lzfErr(start, "literal run overflows declared length")
+			}
+			if ip+n > len(in) {
+				return nil, lzfErr(start, "truncated literal run")
+			}
+			out = append(out, in[ip:ip+n]...)
+			ip += n
+			continue
+		}
+		n := c >> 5
+		if ip >= len(in) {
+			return nil, lzfErr(start, "truncated back-reference")
+		}
+		if n == 7 {
+			n += int(in[ip])
+			ip++
+			if ip >= len(in) {
+				return nil, lzfErr(start, "truncated back-reference")
+			}
+		}
+		ref := len(out) - (c&0x1F)<<8 - 1 - int(in[ip])
+		ip++
+		if len(out)+n+2 > outLen {
+			return nil, lzfErr(start, "back-reference overflows declared length")
+		}
+		if ref < 0 {
+			return nil, lzfErr(start, "back-reference before start of output")
+		}
+		// Byte by byte: the source may overlap the bytes being written.
+		for i := range n + 2 {
+			out = append(out, out[ref+i])
+		}
+	}
+	if len(out) != outLen {
+		return nil, lzfErr(len(in), fmt.Sprintf("decompressed %d bytes, declared %d", len(out), outLen))
+	}
+	return out, nil
+}
+
+func lzfErr(off int, msg string) error {
+	return &FormatError{Offset: int64(off), Context: "lzf", Err: fmt.Errorf("%s: %w", msg, ErrCorrupt)}
+}
+
+// lzfCompress returns the LZF form of in as Redis' rdbSaveLzfStringObject
+// would store it, or nil when Redis stores the string plain: Redis only tries
+// strings longer than 20 bytes (rdbSaveRawString) and gives lzf_compress an
+// output buffer of len(in)-4 bytes, so compression is kept only when
+// lzf_compress succeeds within that buffer: it saves at least 4 bytes, and
+// since liblzf's in-loop space checks are conservative, an output that would
+// just fit can still be refused (the string is then stored plain, as Redis
+// does). Integer-encodable strings are the caller's concern.
+func lzfCompress(in []byte) []byte {
+	if len(in) <= 20 {
+		return nil
+	}
+	return lzfCompressLimit(in, len(in)-4)
+}
+
+// lzfCompressLimit is lzf_compress (VERY_FAST, HLOG 16, fresh hash table)
+// with an output buffer of outLen bytes; it returns nil where lzf_compress
+// returns 0 (empty input or output does not fit in outLen).
+func lzfCompressLimit(in []byte, outLen int) []byte {
+	inLen := len(in)
+	if inLen == 0 || outLen <= 0 {
+		return nil
+	}
+	// Slots hold ip+1 so that 0 means empty; position 0 is never a match
+	// source anyway (liblzf requires ref > in_data).
+	htab := make([]int32, lzfHSize)
+	// Three bytes of slack: liblzf may reserve a run header at out_end, and
+	// the exact C checks below decide failure, not the slice length.
+	out := make([]byte, outLen+3)
+	op, lit, ip := 1, 0, 0
+	idx := func(h uint32) uint32 { return (h>>8 - h*5) & (lzfHSize - 1) }
+	var h uint32
+	if inLen >= 2 {
+		h = uint32(in[0])<<8 | uint32(in[1])
+	}
+	for ip < inLen-2 {
+		h = h<<8 | uint32(in[ip+2])
+		slot := idx(h)
+		ref := int(htab[slot]) - 1
+		htab[slot] = int32(ip + 1)
+		off := ip - ref - 1
+		if ref > 0 && off < lzfMaxOff &&
+			in[ref+2] == in[ip+2] && in[ref] == in[ip] && in[ref+1] == in[ip+1] {
+			l := 2
+			maxlen := min(inLen-ip-l, lzfMaxRef)
+			if op+3+1 >= outLen {
+				d := 0
+				if lit == 0 {
+					d = 1
+				}
+				if op-d+3+1 >= outLen {
+					return nil
+				}
+			}
+			out[op-lit-1] = byte(lit - 1) // close the literal run
+			if lit == 0 {
+				op-- // drop the empty run header
+			}
+			matched := false
+			if maxlen > 16 {
+				matched = true
+				for range 16 {
+					l++
+					if in[ref+l] != in[ip+l] {
+						matched = false
+						break
+					}
+				}
+			}
+			if maxlen <= 16 || matched {
+				for {
+					l++
+					if !(l < maxlen && in[ref+l] == in[ip+l]) {
+						break
+					}
+				}
+			}
+			l -= 2 // the copy length is stored minus 2
+			ip++
+			if l < 7 {
+				out[op] = byte(off>>8 + l<<5)
+				op++
+			} else {
+				out[op] = byte(off>>8 + 7<<5)
+				out[op+1] = byte(l - 7)
+				op += 2
+			}
+			out[op] = byte(off)
+			op++
+			lit = 0
+			op++ // reserve the next run header
+			ip += l + 1
+			if ip >= inLen-2 {
+				break
+			}
+			ip -= 2
+			h = uint32(in[ip])<<8 | uint32(in[ip+1])
+			h = h<<8 | uint32(in[ip+2])
+			htab[idx(h)] = int32(ip + 1)
+			ip++
+			h = h<<8 | uint32(in[ip+2])
+			htab[idx(h)] = int32(ip + 1)
+			ip++
+		} else {
+			if op >= outLen {
+				return nil
+			}
+			lit++
+			out[op] = in[ip]
+			op++
+			ip++
+			if lit == lzfMaxLit {
+				out[op-lit-1] = byte(lit - 1)
+				lit = 0
+				op++
+			}
+		}
+	}
+	if op+3 > outLen {
+		return nil
+	}
+	for ip < inLen {
+		lit++
+		out[op] = in[ip]
+		op++
+		ip++
+		if lit == lzfMaxLit {
+			out[op-lit-1] = byte(lit - 1)
+			lit = 0
+			op++
+		}
+	}
+	out[op-lit-1] = byte(lit - 1)
+	if lit == 0 {
+		op--
+	}
+	return out[:op]
+}
