@@ -58,9 +58,13 @@ func lzfDecompress(in []byte, outLen int) ([]byte, error) {
 		if ref < 0 {
 			return nil, lzfErr(start, "back-reference before start of output")
 		}
-		// Byte by byte: the source may overlap the bytes being written.
-		for i := range n + 2 {
-			out = append(out, out[ref+i])
+		if ref+n+2 <= len(out) {
+			out = append(out, out[ref:ref+n+2]...)
+		} else {
+			// Overlapping (distance < length): byte by byte repeats the run.
+			for i := range n + 2 {
+				out = append(out, out[ref+i])
+			}
 		}
 	}
 	if len(out) != outLen {
