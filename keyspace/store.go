@@ -88,3 +88,45 @@ func (s *Store) Len() int {
 	}
 	return n
 }
+
+// NewObject returns an empty object of the given kind without TTL or
+// LRU/LFU information; collections are allocated empty.
+func NewObject(kind rdb.Kind) *Object {
+	o := &Object{Kind: kind, ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+	switch kind {
+	case rdb.KindSet:
+		o.Set = map[string]struct{}{}
+	case rdb.KindZSet:
+		o.ZSet = map[string]float64{}
+	case rdb.KindHash:
+		o.Hash = map[string]*HashValue{}
+	case rdb.KindStream:
+		o.Stream = &rdb.Stream{}
+	}
+	return o
+}
+
+// HasTTL says whether the key has an expire time. Negative values
+// (rdb.NoExpire) mean no TTL.
+func (o *Object) HasTTL() bool { return o.ExpireAtMs >= 0 }
+
+// Len is the number of elements of a collection (1 for strings and
+// modules, live entries for streams).
+func (o *Object) Len() int {
+	switch o.Kind {
+	case rdb.KindList:
+		return len(o.List)
+	case rdb.KindSet:
+		return len(o.Set)
+	case rdb.KindZSet:
+		return len(o.ZSet)
+	case rdb.KindHash:
+		return len(o.Hash)
+	case rdb.KindStream:
+		if o.Stream == nil {
+			return 0
+		}
+		return len(o.Stream.Entries)
+	}
+	return 1
+}

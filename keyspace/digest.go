@@ -1,0 +1,186 @@
+package keyspace
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"strconv"
+	"strings"
+
+	"github.com/persistkit/persistkit/format/rdb"
+)
+
+// DigestOptions select which server version's DEBUG DIGEST rules apply.
+type DigestOptions struct {
+	// RedisVersion is "major.minor" (e.g. "7.0", "7.4", "8.0"); Valkey 8
+	// follows "7.2". Empty means the newest rules.
+	RedisVersion string
+}
+
+// digestRules are the version-dependent parts of the digest (digest.md §7).
+type digestRules struct {
+	fpconv  bool // zset scores via fpconv_dtoa (>= 7.2) instead of %.17g
+	hexpire bool // hash fields with a TTL add "!!hexpire!!" (>= 7.4)
+}
+
+func (opt DigestOptions) rules() digestRules {
+	major, minor, ok := parseVersion(opt.RedisVersion)
+	if !ok {
+		return digestRules{fpconv: true, hexpire: true}
+	}
+	v := major*100 + minor
+	return digestRules{fpconv: v >= 702, hexpire: v >= 704}
+}
+
+// parseVersion reads "X.Y" or "X.Y.Z" (an optional "redis-"/"valkey-"
+// prefix is ignored).
+func parseVersion(s string) (major, minor int, ok bool) {
+	if i := strings.LastIndexByte(s, '-'); i >= 0 && !strings.ContainsAny(s[:i], "0123456789") {
+		s = s[i+1:]
+	}
+	parts := strings.SplitN(s, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil || major < 0 || minor < 0 {
+		return 0, 0, false
+	}
+	return major, minor, true
+}
+
+// digest is the 20-byte running state of debug.c's mixDigest/xorDigest.
+type digest [sha1.Size]byte
+
+// xor does D ^= SHA1(data).
+func (d *digest) xor(data []byte) {
+	h := sha1.Sum(data)
+	for i := range d {
+		d[i] ^= h[i]
+	}
+}
+
+// mix does D = SHA1(D ^ SHA1(data)); order-sensitive.
+func (d *digest) mix(data []byte) {
+	d.xor(data)
+	*d = sha1.Sum(d[:])
+}
+
+func (d *digest) mixString(s string) { d.mix([]byte(s)) }
+
+// Digest computes DEBUG DIGEST of the store: per non-empty db its index is
+// mixed in, then SHA1 of each key's digest is xored in. Keys already expired
+// at s.NowMs (when not 0) are left out, as a server that loaded the data at
+// that time would have dropped them.
+func (s *Store) Digest(opt DigestOptions) [20]byte {
+	r := opt.rules()
+	var f digest
+	for dbi, db := range s.DBs {
+		if db == nil {
+			continue
+		}
+		mixed := false
+		for k, o := range db.Keys {
+			if s.expired(o) {
+				continue
+			}
+			if !mixed {
+				var idx [4]byte
+				binary.BigEndian.PutUint32(idx[:], uint32(dbi))
+				f.mix(idx[:])
+				mixed = true
+			}
+			var kd digest
+			kd.mixString(k)
+			valueDigest(&kd, o, r)
+			f.xor(kd[:])
+		}
+	}
+	return f
+}
+
+// DigestValue computes DEBUG DIGEST-VALUE for one key: unlike [Store.Digest]
+// the key name is not mixed in. A nil o (missing key) gives 20 zero bytes.
+// The key is unused by the built-in types; it is kept for module callbacks.
+func DigestValue(key []byte, o *Object, opt DigestOptions) [20]byte {
+	var d digest
+	if o == nil {
+		return d
+	}
+	valueDigest(&d, o, opt.rules())
+	return d
+}
+
+// expired says whether o's TTL passed before s.NowMs.
+func (s *Store) expired(o *Object) bool {
+	return s.NowMs != 0 && o.HasTTL() && o.ExpireAtMs < s.NowMs
+}
+
+// valueDigest is debug.c's xorObjectDigest: type, content, expire marker.
+func valueDigest(d *digest, o *Object, r digestRules) {
+	var typ [4]byte
+	binary.BigEndian.PutUint32(typ[:], o.Kind.DigestType())
+	d.mix(typ[:])
+
+	switch o.Kind {
+	case rdb.KindString:
+		d.mix(o.Str)
+	case rdb.KindList:
+		for _, e := range o.List {
+			d.mix(e)
+		}
+	case rdb.KindSet:
+		for m := range o.Set {
+			d.xor([]byte(m))
+		}
+	case rdb.KindZSet:
+		var buf []byte
+		for m, score := range o.ZSet {
+			var e digest
+			e.mixString(m)
+			buf = scoreText(buf[:0], score, r)
+			e.mix(buf)
+			d.xor(e[:])
+		}
+	case rdb.KindHash:
+		for f, hv := range o.Hash {
+			var e digest
+			e.mixString(f)
+			e.mix(hv.Value)
+			if r.hexpire && hv.ExpireAtMs != 0 {
+				e.xor([]byte("!!hexpire!!"))
+			}
+			d.xor(e[:])
+		}
+	case rdb.KindStream:
+		if o.Stream != nil {
+			var buf []byte
+			for _, ent := range o.Stream.Entries {
+				buf = strconv.AppendUint(buf[:0], ent.ID.Ms, 10)
+				buf = append(buf, '.')
+				buf = strconv.AppendUint(buf, ent.ID.Seq, 10)
+				d.mix(buf)
+				for _, fv := range ent.Fields {
+					d.mix(fv.Field)
+					d.mix(fv.Value)
+				}
+			}
+		}
+	case rdb.KindModule:
+		// Only the type and expire parts: module digest callbacks cannot be
+		// run offline, and the corpus' test modules (datatype, testrdb)
+		// contribute nothing either.
+	}
+
+	if o.HasTTL() {
+		d.xor([]byte("!!expire!!"))
+	}
+}
+
+// scoreText is the zset score as the digest hashes it.
+func scoreText(dst []byte, score float64, r digestRules) []byte {
+	if r.fpconv {
+		return fpconvDtoa(dst, score)
+	}
+	return formatG17(dst, score)
+}
