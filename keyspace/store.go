@@ -59,6 +59,9 @@ type Store struct {
 	NowMs int64
 	// CurDB is the database selected for Apply.
 	CurDB int
+
+	// tx queues the commands of an open MULTI block (see apply.go).
+	tx *txQueue
 }
 
 // New returns an empty store with the given reference time.

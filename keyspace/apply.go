@@ -1,0 +1,4 @@
+package keyspace
+
+// placeholder so store.go compiles; replaced below
+type txQueue struct{ cmds [][][]byte }
