@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// AtomicFile is an output file written to a temp file in the target's
+// directory, then fsynced and renamed over the target on Commit, so a
+// reader never sees a half-written RDB, AOF or manifest. Abort (or a failed
+// Commit) removes the temp file. Not safe for concurrent use.
+type AtomicFile struct {
+	f    *os.File
+	path string
+	done bool
+}
+
+// CreateAtomic starts writing path. The final file gets mode perm (0644
+// when 0), or the mode of the file it replaces.
+func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
+	if perm == 0 {
+		perm = 0o644
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		perm = st.Mode().Perm()
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &AtomicFile{f: f, path: path}, nil
+}
+
+func (a *AtomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
+
+// Name is the final path.
+func (a *AtomicFile) Name() string { return a.path }
+
+// Commit fsyncs, closes and renames the temp file onto the target, then
+// fsyncs the directory so the rename survives a crash.
+func (a *AtomicFile) Commit() error {
+	if a.done {
+		return errors.New("cli: atomic file already finished")
+	}
+	a.done = true
+	tmp := a.f.Name()
+	err := a.f.Sync()
+	if cerr := a.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, a.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, derr := os.Open(filepath.Dir(a.path)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Abort discards the temp file; it does nothing after Commit, so it can be
+// deferred.
+func (a *AtomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.f.Close()
+	os.Remove(a.f.Name())
+}
+
+// Output is a destination chosen by an -o flag: a file written atomically
+// or stdout ("-").
+type Output struct {
+	io.Writer
+	file *AtomicFile
+}
+
+// OpenOutput opens path for writing ("-" or "" means stdout). binary
+// refuses to write to a terminal unless the user asked for it with "-o -"
+// explicitly (explicit true).
+func (e *Env) OpenOutput(path string, binary, explicit bool) (*Output, error) {
+	if path == "" || path == "-" {
+		if binary && e.IsTTY.Out && !(explicit && path == "-") {
+			return nil, WithHint(Usagef("refusing to write binary output to a terminal"), "use -o FILE, or -o - to force")
+		}
+		return &Output{Writer: e.Out}, nil
+	}
+	f, err := CreateAtomic(path, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &Output{Writer: f, file: f}, nil
+}
+
+// Commit finishes a file output (no-op for stdout).
+func (o *Output) Commit() error {
+	if o.file == nil {
+		return nil
+	}
+	return o.file.Commit()
+}
+
+// Abort removes an unfinished file output (no-op for stdout or after Commit).
+func (o *Output) Abort() {
+	if o.file != nil {
+		o.file.Abort()
+	}
+}
