@@ -6,7 +6,7 @@
 #   OUTDIR/digest.txt   "DEBUG DIGEST <hex>", then "db0 <key> <DEBUG DIGEST-VALUE>" per key
 # With Debian 12's redis-server 7.0.15 the digest equals
 # fixtures/corpus/7.0.15-debian/types-small/digest.txt (the RDB bytes differ in
-# the ctime/used-mem AUX fields). See fixtures/SOURCES.md.
+# the ctime/used-mem AUX fields and in key order). See fixtures/SOURCES.md.
 #
 # Usage: scripts/gen-fixtures.sh OUTDIR     (REDIS_SERVER / REDIS_CLI override the binaries)
 set -euo pipefail
