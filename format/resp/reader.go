@@ -1,35 +1,343 @@
 package resp
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 )
 
-// STUB: owned by the resp work (issue 4); replace wholesale.
-
-// ErrRDBPreamble is returned by the first Next when the input starts with
-// "REDIS": the caller hands the same *bufio.Reader to the RDB decoder.
-var ErrRDBPreamble = errors.New("resp: input starts with an RDB preamble")
-
-// Command is one AOF command.
+// Command is one AOF record: a RESP array of bulk strings.
 type Command struct {
-	Args       [][]byte
-	Offset     int64  // byte offset where the command (or its annotation) starts
-	Line       int64  // 1-based line number of that offset
-	Annotation string // "#TS:..." annotation text preceding the command, without "#" and CRLF, if any
+	// Args are the command name and its arguments. By default they are
+	// copies owned by the caller (one backing array per command); with
+	// [ReaderOptions.Reuse] they alias the Reader's buffer and are valid
+	// only until the next call to [Reader.Next].
+	Args [][]byte
+	// Offset is the absolute offset where the record starts or, when
+	// annotation lines ("#...") directly precede it, where the first of
+	// them starts. Truncating the file at Offset removes the command and
+	// its annotations.
+	Offset int64
+	// RecordOffset is the absolute offset of the record's '*'.
+	RecordOffset int64
+	// End is the absolute offset just past the record's final CRLF.
+	End int64
+	// Line is the 1-based line of Offset: 1 + the number of '\n' bytes
+	// before it (newlines inside arguments count, as in a text editor).
+	Line int64
+	// Annotation is the text of the last annotation line before the
+	// record, without the leading '#' and the line ending, e.g.
+	// "TS:1700000000"; empty if there is none.
+	Annotation string
 }
 
-// ReaderOptions configure a Reader.
-type ReaderOptions struct{}
+// ReaderOptions configure a [Reader]. The zero value (or nil) means defaults.
+type ReaderOptions struct {
+	Limits Limits // zero fields use DefaultLimits
+	// Reuse makes Command.Args alias an internal buffer that is overwritten
+	// by the next call to Next; it avoids two allocations per command.
+	Reuse bool
+	// StartOffset is the absolute offset of the first byte read from r
+	// (for reading a file from the middle). Offsets in commands and errors
+	// are absolute.
+	StartOffset int64
+}
 
-// Reader reads AOF commands. Not safe for concurrent use.
-type Reader struct{}
+// Reader reads AOF commands from a stream. It keeps about one command in
+// memory. It is not safe for concurrent use.
+//
+// The reader is strict where Redis' loader is lenient: counts and lengths
+// must be plain decimal followed by CRLF, argument counts must be >= 1 and
+// every bulk must be followed by CRLF (redis-check-aof verifies that too).
+// Lines starting with '#' between records are annotations (Redis 7
+// "#TS:<unix seconds>").
+type Reader struct {
+	br      *bufio.Reader
+	lim     Limits
+	reuse   bool
+	off     int64 // absolute offset of the next unread byte
+	line    int64 // 1-based line of off
+	started bool  // preamble check done
+	err     error // sticky error (io.EOF included)
 
-// NewReader returns a reader; if r is a *bufio.Reader it is used directly.
-func NewReader(r io.Reader, opt *ReaderOptions) *Reader { return &Reader{} }
+	slab    []byte // arguments of the current command, back to back
+	counted int    // slab[:counted] already included in line
+	ends    []int  // end of each argument in slab
+	args    [][]byte
+}
 
-// Next returns the next command, or io.EOF at a clean end.
-func (r *Reader) Next() (Command, error) { return Command{}, errors.New("resp: not implemented") }
+const defaultBufSize = 256 << 10
 
-// Offset is the number of bytes consumed.
-func (r *Reader) Offset() int64 { return 0 }
+// NewReader returns a Reader reading from r. If r is a *bufio.Reader it is
+// used directly (so that an RDB decoder can share it, see [ErrRDBPreamble]);
+// otherwise r is wrapped in a large bufio.Reader. Header lines longer than
+// the bufio buffer are reported as [ErrLimit].
+func NewReader(r io.Reader, opt *ReaderOptions) *Reader {
+	var o ReaderOptions
+	if opt != nil {
+		o = *opt
+	}
+	lim := o.Limits.withDefaults()
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		size := defaultBufSize
+		if lim.MaxLineLen+1 > size {
+			size = lim.MaxLineLen + 1
+		}
+		br = bufio.NewReaderSize(r, size)
+	}
+	return &Reader{
+		br:    br,
+		lim:   lim,
+		reuse: o.Reuse,
+		off:   o.StartOffset,
+		line:  1,
+		slab:  make([]byte, 0, 4096),
+	}
+}
+
+// Offset returns the absolute offset of the next unread byte: after a
+// successful Next, the end of the returned command.
+func (r *Reader) Offset() int64 { return r.off }
+
+// Line returns the 1-based line of [Reader.Offset].
+func (r *Reader) Line() int64 { return r.line }
+
+// SetOffset tells the Reader that other code consumed the underlying
+// *bufio.Reader up to absolute offset off (typically an RDB decoder after
+// [ErrRDBPreamble]); reading continues there with preamble detection off.
+// Line numbers restart at 1 because the binary preamble has no lines.
+func (r *Reader) SetOffset(off int64) {
+	r.off = off
+	r.line = 1
+	r.started = true
+	if r.err == ErrRDBPreamble {
+		r.err = nil
+	}
+}
+
+// Next returns the next command. It returns io.EOF at a clean end of input
+// (after a complete record or annotation line; annotations at the very end
+// are dropped). The first call returns [ErrRDBPreamble] if the input starts
+// with "REDIS". Other errors are *[FormatError] (or I/O errors wrapped in
+// one) and are sticky.
+func (r *Reader) Next() (Command, error) {
+	if r.err != nil {
+		return Command{}, r.err
+	}
+	if !r.started {
+		if p, _ := r.br.Peek(5); string(p) == "REDIS" {
+			return Command{}, ErrRDBPreamble
+		}
+		r.started = true
+	}
+	start, startLine := r.off, r.line
+	var cmd Command
+	for {
+		p, err := r.br.Peek(1)
+		if len(p) == 0 {
+			if err == io.EOF {
+				r.err = io.EOF
+				return Command{}, io.EOF
+			}
+			return Command{}, r.fail(r.off, start, startLine, "record", err)
+		}
+		if p[0] != '#' {
+			break
+		}
+		line, err := r.readLine(start, startLine, "annotation")
+		if err != nil {
+			return Command{}, err
+		}
+		cmd.Annotation = string(trimEOL(line[1:]))
+	}
+	cmd.Offset, cmd.Line, cmd.RecordOffset = start, startLine, r.off
+
+	lineOff, lineNo := r.off, r.line
+	line, err := r.readLine(start, startLine, "argument count")
+	if err != nil {
+		return Command{}, err
+	}
+	argc, err := parseHeader(line, '*', r.lim.MaxArgs)
+	if err == nil && argc < 1 {
+		err = fmt.Errorf("%w: argument count %d, want >= 1", ErrFormat, argc)
+	}
+	if err != nil {
+		return Command{}, r.fail(lineOff, start, lineNo, "argument count", err)
+	}
+
+	r.slab, r.ends, r.counted = r.slab[:0], r.ends[:0], 0
+	for i := int64(0); i < argc; i++ {
+		if err := r.readBulk(start, startLine, i); err != nil {
+			return Command{}, err
+		}
+	}
+	r.syncLines()
+	cmd.End = r.off
+	if r.reuse {
+		r.args = r.args[:0]
+		prev := 0
+		for _, e := range r.ends {
+			r.args = append(r.args, r.slab[prev:e:e])
+			prev = e
+		}
+		cmd.Args = r.args
+		return cmd, nil
+	}
+	buf := make([]byte, len(r.slab))
+	copy(buf, r.slab)
+	cmd.Args = make([][]byte, len(r.ends))
+	prev := 0
+	for i, e := range r.ends {
+		cmd.Args[i] = buf[prev:e:e]
+		prev = e
+	}
+	return cmd, nil
+}
+
+// readBulk reads argument i ("$<len>\r\n<len bytes>\r\n") into the slab.
+func (r *Reader) readBulk(start, startLine, i int64) error {
+	lineOff := r.off
+	r.syncLines()
+	lineNo := r.line
+	line, err := r.readLine(start, startLine, "argument length")
+	if err != nil {
+		return err
+	}
+	n, err := parseHeader(line, '$', r.lim.MaxBulkLen)
+	if err != nil {
+		return r.fail(lineOff, start, lineNo, fmt.Sprintf("argument %d length", i+1), err)
+	}
+	need := int(n) + 2 // n <= MaxBulkLen, which fits an int on 64-bit and is checked below otherwise
+	if int64(need) != n+2 || need < 0 {
+		return r.fail(lineOff, start, lineNo, fmt.Sprintf("argument %d length", i+1), fmt.Errorf("%w: bulk length %d", ErrLimit, n))
+	}
+	var crlf []byte
+	if need <= r.br.Size() {
+		p, err := r.br.Peek(need)
+		if len(p) < need {
+			return r.short(start, startLine, int64(len(p)), err)
+		}
+		r.slab = append(r.slab, p[:n]...)
+		crlf = p[n:]
+	} else {
+		// Large argument: copy chunk by chunk so memory grows only with
+		// bytes that really exist in the input.
+		rem := int(n)
+		got := int64(0)
+		for rem > 0 {
+			k := min(rem, r.br.Size())
+			p, err := r.br.Peek(k)
+			r.slab = append(r.slab, p...)
+			d, _ := r.br.Discard(len(p))
+			got += int64(d)
+			rem -= d
+			if len(p) < k {
+				r.off += got
+				return r.short(start, startLine, 0, err)
+			}
+		}
+		r.off += got
+		p, err := r.br.Peek(2)
+		if len(p) < 2 {
+			return r.short(start, startLine, int64(len(p)), err)
+		}
+		crlf = p
+		need = 2
+	}
+	if crlf[0] != '\r' || crlf[1] != '\n' {
+		payloadEnd := r.off + int64(need) - 2
+		r.syncLines()
+		return r.fail(payloadEnd, start, r.line, fmt.Sprintf("argument %d", i+1),
+			fmt.Errorf("%w: expected \"\\r\\n\" after %d-byte bulk, found %q", ErrFormat, n, crlf[:2]))
+	}
+	r.br.Discard(need)
+	r.off += int64(need)
+	r.line++ // the CRLF; newlines inside the payload are counted by syncLines
+	r.ends = append(r.ends, len(r.slab))
+	return nil
+}
+
+// syncLines adds the newlines inside payloads read so far to r.line. One
+// bytes.Count per command is much cheaper than one per argument.
+func (r *Reader) syncLines() {
+	if r.counted < len(r.slab) {
+		r.line += int64(bytes.Count(r.slab[r.counted:], []byte{'\n'}))
+		r.counted = len(r.slab)
+	}
+}
+
+// readLine reads one '\n'-terminated line and advances the position.
+func (r *Reader) readLine(start, startLine int64, what string) ([]byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	switch {
+	case err == nil && len(line) <= r.lim.MaxLineLen:
+		r.off += int64(len(line))
+		r.line++
+		return line, nil
+	case err == nil || err == bufio.ErrBufferFull:
+		off := r.off
+		r.off += int64(len(line))
+		r.syncLines()
+		return nil, r.fail(off, start, r.line, what, fmt.Errorf("%w: %s line longer than %d bytes", ErrLimit, what, min(r.lim.MaxLineLen, r.br.Size())))
+	case err == io.EOF:
+		return nil, r.short(start, startLine, int64(len(line)), err)
+	default:
+		return nil, r.fail(r.off, start, r.line, what, err)
+	}
+}
+
+// short reports input that ended inside the record starting at start;
+// pending bytes were seen but not yet added to r.off.
+func (r *Reader) short(start, startLine, pending int64, err error) error {
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return r.fail(r.off, start, startLine, "record", err)
+	}
+	r.off += pending
+	r.err = &FormatError{Offset: start, Record: start, Line: startLine, Context: "record", Tail: r.off - start, Err: ErrTruncated}
+	return r.err
+}
+
+func (r *Reader) fail(off, start, line int64, what string, err error) error {
+	r.err = &FormatError{Offset: off, Record: start, Line: line, Context: what, Err: err}
+	return r.err
+}
+
+// parseHeader parses "<prefix><decimal>\r\n". Leading zeros are accepted;
+// signs, spaces and a bare '\n' are not.
+func parseHeader(line []byte, prefix byte, limit int64) (int64, error) {
+	if line[0] != prefix {
+		return 0, fmt.Errorf("%w: expected '%c', found %s", ErrFormat, prefix, quoteByte(line[0]))
+	}
+	if len(line) < 4 || line[len(line)-2] != '\r' {
+		return 0, fmt.Errorf("%w: expected \"%c<number>\\r\\n\", found %q", ErrFormat, prefix, clip(line))
+	}
+	digits := line[1 : len(line)-2]
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("%w: expected \"%c<number>\\r\\n\", found %q", ErrFormat, prefix, clip(line))
+		}
+		if n > (limit-int64(c-'0'))/10 {
+			return 0, fmt.Errorf("%w: %q exceeds %d", ErrLimit, clip(line[:len(line)-2]), limit)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+func quoteByte(b byte) string { return fmt.Sprintf("%q", []byte{b}) }
+
+func clip(b []byte) []byte {
+	if len(b) > 40 {
+		return b[:40]
+	}
+	return b
+}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}
