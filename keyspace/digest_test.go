@@ -153,3 +153,17 @@ func TestParseVersion(t *testing.T) {
 		}
 	}
 }
+
+// Module keys hash their type and expire marker only: the corpus' test
+// modules (datatype, testrdb) give exactly that on 7.4.1 and 8.0.
+func TestDigestModule(t *testing.T) {
+	o := NewObject(rdb.KindModule)
+	o.Module = &rdb.Module{Name: "test___dt"}
+	if got := hexOf(DigestValue(nil, o, DigestOptions{})); got != "865b1024b47cf7b38672487172782cb7502865bb" {
+		t.Errorf("module = %s", got)
+	}
+	o.ExpireAtMs = 4102444800123
+	if got := hexOf(DigestValue(nil, o, DigestOptions{})); got != "60deeedb68451de74764a3893712e32c4a862438" {
+		t.Errorf("module with TTL = %s", got)
+	}
+}
