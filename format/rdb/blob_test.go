@@ -3,6 +3,7 @@ package rdb
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -314,4 +315,62 @@ func entryBytes(e blobEntry) []byte {
 		return strconv.AppendInt(nil, e.Int, 10)
 	}
 	return e.Str
+}
+
+// TestBlobTestdata walks testdata/{listpack,ziplist,intset,zipmap}/*.bin:
+// bad-* must be rejected as corrupt; the others must walk, and those from
+// real Redis (redis-*), the spec (spec-*) and empty-* must re-encode to the
+// identical bytes.
+func TestBlobTestdata(t *testing.T) {
+	reencode := map[string]func(blob []byte) ([]byte, error){
+		"listpack": func(b []byte) ([]byte, error) {
+			var es []blobEntry
+			_, err := walkListpack(b, func(_ int, e blobEntry) error { es = append(es, e); return nil })
+			return appendListpack(nil, es), err
+		},
+		"ziplist": func(b []byte) ([]byte, error) {
+			var es []blobEntry
+			_, err := walkZiplist(b, func(_ int, e blobEntry) error { es = append(es, e); return nil })
+			return appendZiplist(nil, es), err
+		},
+		"intset": func(b []byte) ([]byte, error) {
+			var vs []int64
+			_, err := walkIntset(b, func(_ int, v int64) error { vs = append(vs, v); return nil })
+			return appendIntset(nil, vs), err
+		},
+		"zipmap": func(b []byte) ([]byte, error) {
+			var kv [][]byte
+			_, err := walkZipmap(b, func(k, v []byte) error { kv = append(kv, k, v); return nil })
+			return appendZipmap(nil, kv), err
+		},
+	}
+	for kind, fn := range reencode {
+		files, _ := filepath.Glob(filepath.Join("testdata", kind, "*.bin"))
+		if len(files) == 0 {
+			t.Errorf("no testdata for %s", kind)
+		}
+		for _, f := range files {
+			name := filepath.Base(f)
+			t.Run(kind+"/"+name, func(t *testing.T) {
+				blob, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				re, err := fn(blob)
+				if strings.HasPrefix(name, "bad-") {
+					if !errors.Is(err, ErrCorrupt) {
+						t.Fatalf("err = %v, want ErrCorrupt", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				exact := strings.HasPrefix(name, "redis-") || strings.HasPrefix(name, "spec-") || strings.HasPrefix(name, "empty")
+				if exact && !bytes.Equal(re, blob) {
+					t.Errorf("re-encoded\n got % x\nwant % x", head(re), head(blob))
+				}
+			})
+		}
+	}
 }
