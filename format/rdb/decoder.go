@@ -1,52 +1,1104 @@
 package rdb
 
 import (
+	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
+	"strconv"
 )
 
-// STUB: owned by the decoder work (issue 3); replace wholesale.
+// ErrChecksumDisabled is reported through DecodeOptions.Warn when the stored
+// checksum is 0: the file was written with rdbchecksum no, so nothing could
+// be verified. It is never returned as an error.
+var ErrChecksumDisabled = errors.New("checksum disabled (stored CRC is 0)")
 
-// Limits bound what a hostile file can make the decoder allocate.
-type Limits struct {
-	MaxStringLen uint64 // default 512 MiB (proto-max-bulk-len)
-	MaxElements  uint64 // max elements in one collection
+// errNoEntry is returned by Value and Elements when there is no unread value.
+var errNoEntry = errors.New("rdb: no entry value to read (Next did not return an *Entry, or its value was already consumed)")
+
+// maxRedisVersion is the newest Redis-magic RDB version understood (RDB 13).
+const maxRedisVersion = 13
+
+// valkeyVersion is the only VALKEY-magic version understood (Valkey 9.0).
+const valkeyVersion = 80
+
+// readerSize is the buffer used when the input is not a *bufio.Reader.
+const readerSize = 1 << 20
+
+// Decoder reads an RDB stream record by record, like archive/tar.Reader.
+// Next returns the records; Value (or Elements) decodes the value of the
+// last *Entry on demand, and Next skips it cheaply otherwise. Memory stays
+// bounded by the largest single value. Errors are sticky. Not safe for
+// concurrent use.
+type Decoder struct {
+	br  *bufio.Reader
+	lim Limits
+	opt DecodeOptions
+
+	off int64
+	crc uint64
+	err error // sticky; io.EOF after the footer
+
+	hdr     bool
+	version int
+	flavour Flavour
+
+	// pending key-scoped opcodes; they survive other records until a key
+	// consumes them, as in Redis.
+	expire    int64
+	idle      int64
+	freq      int
+	prefixOff int64
+	prefixed  bool
+
+	db      uint64
+	ent     *Entry
+	curKey  []byte
+	pending bool  // ent's value not consumed yet
+	val     Value // ent's value once decoded by Value
+	ctx     string
+
+	aux              []*Aux
+	stored, computed uint64
+
+	// raw recording of module opcode streams
+	recording bool
+	rec       []byte
+	recErr    error
+
+	// where the last string's payload began (blob error offsets)
+	strOff int64
+	strLZF bool
+
+	tmp    [16]byte
+	dbl    [256]byte
+	sbuf   [3][]byte // reusable string buffers for streamed elements
+	numbuf [3][]byte // reusable buffers for integers rendered as text
+	lzbuf  []byte
+	blob   []byte
+	lpents []blobEntry
 }
 
-// DefaultLimits are used when DecodeOptions.Limits is zero.
-var DefaultLimits = Limits{MaxStringLen: 512 << 20, MaxElements: 1 << 32}
-
-// DecodeOptions configure a Decoder. The zero value is valid.
-type DecodeOptions struct {
-	Limits Limits
-	// Deep enables validation like Redis' sanitize-dump-payload yes.
-	Deep bool
-	// Warn receives non-fatal problems (unknown AUX, checksum disabled).
-	Warn func(error)
+// NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
+// used as is and nothing past the RDB footer is consumed from it, so an AOF
+// reader can go on with the commands after an RDB preamble. A nil opt means
+// defaults.
+func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
+	d := &Decoder{expire: NoExpire, idle: -1, freq: -1}
+	if opt != nil {
+		d.opt = *opt
+	}
+	d.lim = d.opt.Limits.withDefaults()
+	if br, ok := r.(*bufio.Reader); ok {
+		d.br = br
+	} else {
+		size := readerSize
+		if l, ok := r.(interface{ Len() int }); ok {
+			// In-memory input (bytes.Reader, strings.Reader): no need
+			// for a 1 MiB buffer for a small file.
+			size = max(4096, min(readerSize, l.Len()+16))
+		}
+		d.br = bufio.NewReaderSize(r, size)
+	}
+	return d
 }
 
-// Decoder reads an RDB stream record by record. Not safe for concurrent use.
-type Decoder struct{}
+// Version reads the header if needed and returns the RDB version (1..13 for
+// REDIS magic, 80 for VALKEY magic).
+func (d *Decoder) Version() (int, error) {
+	if err := d.header(); err != nil {
+		return 0, err
+	}
+	return d.version, nil
+}
 
-// NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it
-// is used as is (so an AOF reader can resume after the RDB preamble).
-func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder { return &Decoder{} }
-
-// Version reads the header if needed and returns the RDB version.
-func (d *Decoder) Version() (int, error) { return 0, errors.New("rdb: not implemented") }
-
-// Flavour reads the header if needed and returns the file's flavour.
-func (d *Decoder) Flavour() (Flavour, error) { return FlavourRedis, errors.New("rdb: not implemented") }
-
-// Next returns the next record; io.EOF only after the EOF opcode and a
-// verified (or disabled) checksum.
-func (d *Decoder) Next() (Record, error) { return nil, errors.New("rdb: not implemented") }
-
-// Value decodes the value of the Entry last returned by Next.
-func (d *Decoder) Value() (Value, error) { return nil, errors.New("rdb: not implemented") }
+// Flavour reads the header if needed and returns the file's flavour, which
+// decides what type bytes 22..26 and opcode 243 mean. It is FlavourValkey
+// for VALKEY magic and, once a valkey-ver AUX field was seen, for REDIS0011
+// files written by Valkey 8 (same format as Redis 7.2).
+func (d *Decoder) Flavour() (Flavour, error) {
+	if err := d.header(); err != nil {
+		return 0, err
+	}
+	return d.flavour, nil
+}
 
 // Offset is the number of bytes consumed so far.
-func (d *Decoder) Offset() int64 { return 0 }
+func (d *Decoder) Offset() int64 { return d.off }
 
-// Checksum returns the stored and the computed CRC64 after io.EOF.
-func (d *Decoder) Checksum() (stored, computed uint64) { return 0, 0 }
+// Checksum returns the stored and the computed CRC-64 once Next returned
+// io.EOF (both 0 for versions < 5, which have no footer).
+func (d *Decoder) Checksum() (stored, computed uint64) { return d.stored, d.computed }
+
+// Aux returns the AUX fields read so far, in file order.
+func (d *Decoder) Aux() []*Aux { return d.aux }
+
+func (d *Decoder) warn(off int64, ctx string, err error) {
+	if d.opt.Warn != nil {
+		d.opt.Warn(&FormatError{Offset: off, Context: ctx, Err: err})
+	}
+}
+
+func (d *Decoder) header() error {
+	if d.hdr {
+		return nil
+	}
+	if d.err != nil {
+		return d.err
+	}
+	d.ctx = "header"
+	var h [9]byte
+	if err := d.readFull(h[:]); err != nil {
+		d.err = err
+		return err
+	}
+	d.hdr = true
+	magic, digits := "", []byte(nil)
+	switch {
+	case string(h[:5]) == "REDIS":
+		magic, digits, d.flavour = "REDIS", h[5:], FlavourRedis
+	case string(h[:6]) == "VALKEY":
+		magic, digits, d.flavour = "VALKEY", h[6:], FlavourValkey
+	default:
+		d.err = d.fail(0, "header", errCorrupt("not an RDB file: magic "+strconv.Quote(string(h[:]))))
+		return d.err
+	}
+	v := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			d.err = d.fail(int64(len(magic)), "header", errCorrupt("invalid version digits "+strconv.Quote(string(digits))))
+			return d.err
+		}
+		v = v*10 + int(c-'0')
+	}
+	d.version = v
+	ok := v >= 1 && v <= maxRedisVersion
+	if d.flavour == FlavourValkey {
+		ok = v == valkeyVersion
+	}
+	if !ok {
+		d.err = d.fail(int64(len(magic)), "header", errUnsupported("RDB version "+strconv.Itoa(v)+" with magic "+magic))
+		return d.err
+	}
+	return nil
+}
+
+// Next returns the next record: *Aux, *SelectDB, *ResizeDB, *SlotInfo,
+// *Function, *ModuleAux or *Entry. Key-scoped opcodes (expire, idle, freq,
+// KEY_META) are folded into the *Entry. If the previous Entry's value was
+// not read, Next skips it (decoding it for validation when Deep is set).
+// Next returns io.EOF only after the EOF opcode and a verified (or
+// disabled, see ErrChecksumDisabled) checksum; it never reads past the
+// 8-byte footer.
+func (d *Decoder) Next() (Record, error) {
+	if err := d.header(); err != nil {
+		return nil, err
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.pending {
+		if err := d.skipValue(); err != nil {
+			d.err = err
+			return nil, err
+		}
+	}
+	d.ent, d.val, d.curKey = nil, nil, nil
+	rec, err := d.next()
+	if err != nil {
+		d.err = err
+		return nil, err
+	}
+	return rec, nil
+}
+
+func (d *Decoder) next() (Record, error) {
+	var meta []KeyMeta
+	for {
+		off := d.off
+		d.ctx = "opcode"
+		b, err := d.readByte()
+		if err != nil {
+			return nil, err
+		}
+		if meta != nil && (b >= OpKeyMeta) {
+			return nil, d.fail(off, "key metadata", errCorrupt("KEY_META not followed by a value type"))
+		}
+		switch b {
+		case OpEOF:
+			if d.prefixed {
+				d.warn(d.prefixOff, "opcode", errCorrupt("key-scoped opcode not followed by a key"))
+			}
+			return nil, d.footer()
+		case OpSelectDB:
+			d.ctx = "SELECTDB"
+			db, err := d.readUint()
+			if err != nil {
+				return nil, err
+			}
+			d.db = db
+			return &SelectDB{DB: db, Offset: off}, nil
+		case OpResizeDB:
+			d.ctx = "RESIZEDB"
+			a, err := d.readUint()
+			if err != nil {
+				return nil, err
+			}
+			e, err := d.readUint()
+			if err != nil {
+				return nil, err
+			}
+			return &ResizeDB{DBSize: a, ExpiresSize: e, Offset: off}, nil
+		case OpAux:
+			return d.readAux(off)
+		case OpExpireTimeMs:
+			d.ctx = "EXPIRETIME_MS"
+			v, err := d.readUint64LE()
+			if err != nil {
+				return nil, err
+			}
+			d.setPrefix(off)
+			d.expire = int64(v)
+		case OpExpireTime:
+			d.ctx = "EXPIRETIME"
+			p, err := d.readFixed(4)
+			if err != nil {
+				return nil, err
+			}
+			d.setPrefix(off)
+			d.expire = int64(int32(binary.LittleEndian.Uint32(p))) * 1000
+		case OpIdle:
+			d.ctx = "IDLE"
+			v, err := d.readUint()
+			if err != nil {
+				return nil, err
+			}
+			d.setPrefix(off)
+			d.idle = int64(min(v, 1<<62))
+		case OpFreq:
+			d.ctx = "FREQ"
+			v, err := d.readByte()
+			if err != nil {
+				return nil, err
+			}
+			d.setPrefix(off)
+			d.freq = int(v)
+		case OpModuleAux:
+			return d.readModuleAux(off)
+		case OpFunction2:
+			d.ctx = "FUNCTION2"
+			code, err := d.readString(nil)
+			if err != nil {
+				return nil, err
+			}
+			return &Function{Code: code, Offset: off}, nil
+		case OpFunctionPreGA:
+			return nil, d.fail(off, "FUNCTION_PRE_GA", errUnsupported("pre-GA (Redis 7.0-rc) function format"))
+		case OpSlotInfo:
+			d.ctx = "SLOT_INFO"
+			var v [3]uint64
+			for i := range v {
+				if v[i], err = d.readUint(); err != nil {
+					return nil, err
+				}
+			}
+			return &SlotInfo{Slot: v[0], SlotSize: v[1], ExpiresSize: v[2], Offset: off}, nil
+		case OpKeyMeta:
+			if d.flavour == FlavourValkey {
+				return d.readSlotImport(off)
+			}
+			if d.version < 13 {
+				return nil, d.fail(off, "opcode", errCorrupt("unknown opcode 243 before RDB 13"))
+			}
+			if meta, err = d.readKeyMeta(); err != nil {
+				return nil, err
+			}
+			d.setPrefix(off)
+		default:
+			return d.readEntry(off, Type(b), meta)
+		}
+	}
+}
+
+func (d *Decoder) setPrefix(off int64) {
+	if !d.prefixed {
+		d.prefixed, d.prefixOff = true, off
+	}
+}
+
+// footer handles what follows the EOF opcode: from RDB 5 on, the CRC-64 of
+// every byte before it, little-endian, 0 meaning "not computed".
+func (d *Decoder) footer() error {
+	d.computed = d.crc
+	if d.version < 5 {
+		return io.EOF
+	}
+	off := d.off
+	p, err := d.br.Peek(8)
+	if err != nil {
+		if err == io.EOF || err == bufio.ErrBufferFull {
+			err = io.ErrUnexpectedEOF
+		}
+		return d.fail(off, "checksum", err)
+	}
+	d.stored = binary.LittleEndian.Uint64(p)
+	if _, err := d.br.Discard(8); err != nil {
+		return d.fail(off, "checksum", err)
+	}
+	d.off += 8
+	switch {
+	case d.stored == 0:
+		d.warn(off, "checksum", ErrChecksumDisabled)
+	case d.stored != d.computed:
+		return d.fail(off, "checksum", &causeError{"stored CRC-64 0x" + strconv.FormatUint(d.stored, 16) +
+			", computed 0x" + strconv.FormatUint(d.computed, 16), ErrChecksum})
+	}
+	return io.EOF
+}
+
+// knownAux are the AUX fields Redis and Valkey write; others are reported
+// through Warn (and ignored, as Redis does).
+var knownAux = map[string]bool{
+	"redis-ver": true, "redis-bits": true, "ctime": true, "used-mem": true,
+	"repl-stream-db": true, "repl-id": true, "repl-offset": true, "aof-base": true,
+	"aof-preamble": true, "lua": true, "valkey-ver": true, "slot-info": true,
+	"cluster-slot-states": true, "cluster-asm-task": true,
+}
+
+func (d *Decoder) readAux(off int64) (Record, error) {
+	d.ctx = "AUX key"
+	k, err := d.readString(nil)
+	if err != nil {
+		return nil, err
+	}
+	d.ctx = "AUX " + strconv.Quote(string(k))
+	v, err := d.readString(nil)
+	if err != nil {
+		return nil, err
+	}
+	a := &Aux{Key: k, Value: v, Offset: off}
+	d.aux = append(d.aux, a)
+	ks := string(k)
+	if ks == "valkey-ver" && d.version <= 11 {
+		d.flavour = FlavourValkey
+	}
+	if !knownAux[ks] && (len(k) == 0 || k[0] != '%') {
+		d.warn(off, "AUX", errors.New("unknown AUX field "+strconv.Quote(ks)))
+	}
+	return a, nil
+}
+
+// typeInfo maps a type byte to its logical kind and encoding for this
+// file's flavour; ok is false for bytes that are not value types.
+func (d *Decoder) typeInfo(t Type) (Kind, Encoding, bool) {
+	switch t {
+	case TypeString:
+		return KindString, EncRaw, true
+	case TypeList:
+		return KindList, EncLinkedList, true
+	case TypeSet:
+		return KindSet, EncHashtable, true
+	case TypeZSet, TypeZSet2:
+		return KindZSet, EncSkiplist, true
+	case TypeHash:
+		return KindHash, EncHashtable, true
+	case TypeModulePreGA, TypeModule2:
+		return KindModule, EncModule, true
+	case TypeHashZipmap:
+		return KindHash, EncZipmap, true
+	case TypeListZiplist:
+		return KindList, EncZiplist, true
+	case TypeSetIntset:
+		return KindSet, EncIntset, true
+	case TypeZSetZiplist:
+		return KindZSet, EncZiplist, true
+	case TypeHashZiplist:
+		return KindHash, EncZiplist, true
+	case TypeListQuicklist:
+		return KindList, EncQuicklist, true
+	case TypeStreamListpacks, TypeStreamListpacks2, TypeStreamListpacks3:
+		return KindStream, EncStream, true
+	case TypeHashListpack:
+		return KindHash, EncListpack, true
+	case TypeZSetListpack:
+		return KindZSet, EncListpack, true
+	case TypeListQuicklist2:
+		return KindList, EncQuicklist2, true
+	case TypeSetListpack:
+		return KindSet, EncListpack, true
+	}
+	if d.flavour == FlavourValkey {
+		if t == TypeValkeyHash2 && d.version >= valkeyVersion {
+			return KindHash, EncHash2, true
+		}
+		return 0, 0, false
+	}
+	switch t {
+	case TypeHashMetadataPreGA, TypeHashMetadata:
+		return KindHash, EncHashtable, true
+	case TypeHashListpackExPreGA, TypeHashListpackEx:
+		return KindHash, EncListpackEx, true
+	case TypeStreamListpacks4:
+		return KindStream, EncStream, true
+	}
+	return 0, 0, false
+}
+
+func (d *Decoder) readEntry(off int64, t Type, meta []KeyMeta) (Record, error) {
+	kind, enc, ok := d.typeInfo(t)
+	if !ok {
+		return nil, d.fail(off, "opcode", errCorrupt("unknown type or opcode "+strconv.Itoa(int(t))))
+	}
+	if t == TypeModulePreGA {
+		return nil, d.fail(off, "module value", errUnsupported("pre-GA module type 6"))
+	}
+	d.ctx = "key"
+	key, err := d.readString(nil)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{DB: d.db, Key: key, Type: t, Kind: kind, Encoding: enc,
+		ExpireAtMs: d.expire, LRUIdleSec: d.idle, LFUFreq: d.freq, KeyMeta: meta, Offset: off}
+	if d.prefixed {
+		e.Offset = d.prefixOff
+	}
+	d.expire, d.idle, d.freq, d.prefixed = NoExpire, -1, -1, false
+	if t == TypeString {
+		e.Encoding = d.peekStringEncoding()
+	}
+	d.ent, d.curKey, d.pending = e, key, true
+	return e, nil
+}
+
+// Value decodes the value of the *Entry last returned by Next. Calling it
+// again returns the same value. The returned value owns its memory (slices
+// may share one backing array but never alias decoder buffers).
+func (d *Decoder) Value() (Value, error) {
+	if d.val != nil {
+		return d.val, nil
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if !d.pending {
+		return nil, errNoEntry
+	}
+	d.pending = false
+	v, err := d.readValue()
+	if err != nil {
+		d.err = err
+		return nil, err
+	}
+	d.val = v
+	return v, nil
+}
+
+// Element is one element of a value streamed by Elements. Its slices alias
+// decoder buffers and are valid only during the callback.
+type Element struct {
+	Member     []byte  // string data, list element, set or zset member, hash field
+	Value      []byte  // hash field value
+	Score      float64 // zset score
+	ExpireAtMs int64   // hash field TTL (absolute Unix ms), 0 when none
+}
+
+// Elements streams the value of the *Entry last returned by Next to fn, one
+// element at a time, instead of building a Value: memory stays bounded by
+// one element (or one listpack/ziplist node) however large the collection
+// is. Strings come as a single element. Streams and module values are not
+// supported (use Value). An error from fn stops decoding, is returned as is
+// and, like any error, makes the decoder fail from then on (it stopped in
+// the middle of a value). After Elements, Value has nothing left to read.
+func (d *Decoder) Elements(fn func(e *Element) error) error {
+	if d.err != nil {
+		return d.err
+	}
+	if !d.pending {
+		return errNoEntry
+	}
+	switch d.ent.Kind {
+	case KindStream, KindModule:
+		return errors.New("rdb: Elements does not support " + d.ent.Kind.String() + " values; use Value")
+	}
+	d.pending = false
+	var err error
+	if d.ent.Kind == KindString {
+		d.ctx = "string value"
+		var s []byte
+		if s, err = d.readString(d.sbuf[0]); err == nil {
+			d.sbuf[0] = s
+			err = fn(&Element{Member: s})
+		}
+	} else {
+		err = d.walk(false, fn)
+	}
+	if err != nil {
+		d.err = err
+	}
+	return err
+}
+
+func (d *Decoder) readValue() (Value, error) {
+	e := d.ent
+	switch e.Kind {
+	case KindString:
+		d.ctx = "string value"
+		s, err := d.readString(nil)
+		if err != nil {
+			return nil, err
+		}
+		return &String{Data: s}, nil
+	case KindStream:
+		return d.readStream(true)
+	case KindModule:
+		return d.readModule()
+	case KindList:
+		l := &List{}
+		err := d.walk(true, func(el *Element) error {
+			l.Elems = append(l.Elems, el.Member)
+			return nil
+		})
+		return l, err
+	case KindSet:
+		s := &Set{}
+		err := d.walk(true, func(el *Element) error {
+			s.Members = append(s.Members, el.Member)
+			return nil
+		})
+		return s, err
+	case KindZSet:
+		z := &ZSet{}
+		err := d.walk(true, func(el *Element) error {
+			z.Members = append(z.Members, ZMember{Member: el.Member, Score: el.Score})
+			return nil
+		})
+		return z, err
+	case KindHash:
+		h := &Hash{}
+		err := d.walk(true, func(el *Element) error {
+			h.Fields = append(h.Fields, HashField{Field: el.Member, Value: el.Value, ExpireAtMs: el.ExpireAtMs})
+			return nil
+		})
+		return h, err
+	}
+	return nil, d.fail(d.off, "value", errCorrupt("unknown kind"))
+}
+
+// skipValue consumes an unread value. Deep decodes it to validate it;
+// otherwise only lengths are parsed and nothing is allocated per element.
+func (d *Decoder) skipValue() error {
+	d.pending = false
+	e := d.ent
+	if d.opt.Deep {
+		switch e.Kind {
+		case KindStream:
+			_, err := d.readStream(false)
+			return err
+		case KindModule:
+			_, err := d.readModule()
+			return err
+		case KindString:
+			return d.skipString()
+		}
+		return d.walk(false, func(*Element) error { return nil })
+	}
+	d.ctx = "value"
+	switch e.Type {
+	case TypeString, TypeHashZipmap, TypeListZiplist, TypeSetIntset, TypeZSetZiplist, TypeHashZiplist,
+		TypeHashListpack, TypeZSetListpack, TypeSetListpack:
+		return d.skipString()
+	case TypeList, TypeSet, TypeListQuicklist:
+		return d.skipStrings(1, 0)
+	case TypeHash:
+		return d.skipStrings(2, 0)
+	case TypeZSet2:
+		return d.skipStrings(1, 8)
+	case TypeZSet:
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if err := d.skipString(); err != nil {
+				return err
+			}
+			if _, err := d.readStringDouble(); err != nil {
+				return err
+			}
+		}
+		return nil
+	case TypeListQuicklist2:
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if _, err := d.readUint(); err != nil {
+				return err
+			}
+			if err := d.skipString(); err != nil {
+				return err
+			}
+		}
+		return nil
+	case TypeModule2:
+		_, err := d.readModule()
+		return err
+	}
+	switch {
+	case e.Kind == KindStream:
+		_, err := d.readStream(false)
+		return err
+	case e.Encoding == EncHash2:
+		return d.skipStrings(2, 8)
+	case e.Type == TypeHashListpackEx:
+		if err := d.skip(8); err != nil {
+			return err
+		}
+		return d.skipString()
+	case e.Type == TypeHashListpackExPreGA:
+		return d.skipString()
+	}
+	// Types 22 and 24: [min expire] then count × (ttl length, field, value).
+	if e.Type == TypeHashMetadata {
+		if err := d.skip(8); err != nil {
+			return err
+		}
+	}
+	n, err := d.readCount()
+	if err != nil {
+		return err
+	}
+	for range n {
+		if _, err := d.readUint(); err != nil {
+			return err
+		}
+		if err := d.skipString(); err != nil {
+			return err
+		}
+		if err := d.skipString(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// skipStrings skips count × (per strings, then extra fixed bytes).
+func (d *Decoder) skipStrings(per int, extra uint64) error {
+	n, err := d.readCount()
+	if err != nil {
+		return err
+	}
+	for range n {
+		for range per {
+			if err := d.skipString(); err != nil {
+				return err
+			}
+		}
+		if extra > 0 {
+			if err := d.skip(extra); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// wrapInner rebases an error from a blob codec (offset relative to the
+// blob) to the absolute offset base and names the current key.
+func (d *Decoder) wrapInner(err error, base int64, ctx string) error {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		c := ctx
+		if fe.Context != "" {
+			c += ": " + fe.Context
+		}
+		if d.strLZF {
+			c += " (offset inside the decompressed blob)"
+		}
+		return &FormatError{Offset: base + fe.Offset, Context: c, Key: d.curKey, Err: fe.Err}
+	}
+	return d.fail(base, ctx, err)
+}
+
+// maxFieldTTL is the largest valid hash field expire time (2^48-1 ms).
+const maxFieldTTL = 1<<48 - 1
+
+// walk decodes the current list, set, zset or hash value in any encoding
+// and hands each element to fn. With keep, element slices are fresh (or
+// alias a freshly read blob) and may be retained; otherwise they alias
+// decoder buffers reused for the next element or node.
+func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
+	e := d.ent
+	emit := fn
+	if d.opt.Deep {
+		v := newValidator(e)
+		emit = func(el *Element) error {
+			if err := v.check(el); err != nil {
+				return d.fail(d.off, "element "+strconv.Itoa(v.n-1), err)
+			}
+			return fn(el)
+		}
+	}
+	str := func(slot int) ([]byte, error) {
+		if keep {
+			return d.readString(nil)
+		}
+		s, err := d.readString(d.sbuf[slot])
+		if err == nil {
+			d.sbuf[slot] = s
+		}
+		return s, err
+	}
+	var el Element
+	var err error
+	switch {
+	case e.Type == TypeList || e.Type == TypeSet:
+		d.ctx = "element"
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if el.Member, err = str(0); err != nil {
+				return err
+			}
+			if err = emit(&el); err != nil {
+				return err
+			}
+		}
+		return nil
+	case e.Type == TypeZSet || e.Type == TypeZSet2:
+		d.ctx = "zset member"
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if el.Member, err = str(0); err != nil {
+				return err
+			}
+			if e.Type == TypeZSet {
+				el.Score, err = d.readStringDouble()
+			} else {
+				el.Score, err = d.readBinaryDouble()
+			}
+			if err != nil {
+				return err
+			}
+			if err = emit(&el); err != nil {
+				return err
+			}
+		}
+		return nil
+	case e.Type == TypeHash:
+		d.ctx = "hash field"
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if el.Member, err = str(0); err != nil {
+				return err
+			}
+			if el.Value, err = str(1); err != nil {
+				return err
+			}
+			if err = emit(&el); err != nil {
+				return err
+			}
+		}
+		return nil
+	case e.Encoding == EncHash2:
+		d.ctx = "hash field"
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if el.Member, err = str(0); err != nil {
+				return err
+			}
+			if el.Value, err = str(1); err != nil {
+				return err
+			}
+			off := d.off
+			t, err := d.readUint64LE()
+			if err != nil {
+				return err
+			}
+			// Valkey HASH_2: absolute ms after the value, -1 = no TTL.
+			switch ts := int64(t); {
+			case ts == -1:
+				el.ExpireAtMs = 0
+			case ts < 0:
+				return d.fail(off, "hash field TTL", errCorrupt("negative field TTL"))
+			default:
+				el.ExpireAtMs = ts
+			}
+			if err = emit(&el); err != nil {
+				return err
+			}
+		}
+		return nil
+	case e.Type == TypeHashMetadataPreGA || e.Type == TypeHashMetadata:
+		d.ctx = "hash metadata"
+		var minExp uint64
+		if e.Type == TypeHashMetadata {
+			if minExp, err = d.readUint64LE(); err != nil {
+				return err
+			}
+		}
+		d.ctx = "hash field"
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for range n {
+			off := d.off
+			ttl, err := d.readUint()
+			if err != nil {
+				return err
+			}
+			if el.Member, err = str(0); err != nil {
+				return err
+			}
+			if el.Value, err = str(1); err != nil {
+				return err
+			}
+			exp := ttl
+			if e.Type == TypeHashMetadata && ttl != 0 {
+				// Relative to the header: expireAt = ttl + minExpire - 1.
+				exp = ttl + minExp - 1
+				if exp < ttl {
+					exp = 1 << 63
+				}
+			}
+			if exp > maxFieldTTL {
+				return d.fail(off, "hash field TTL", errCorrupt("field TTL "+strconv.FormatUint(exp, 10)+" out of range"))
+			}
+			el.ExpireAtMs = int64(exp)
+			if err = emit(&el); err != nil {
+				return err
+			}
+		}
+		return nil
+	case e.Type == TypeListQuicklist || e.Type == TypeListQuicklist2:
+		d.ctx = "quicklist"
+		n, err := d.readCount()
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			d.ctx = "quicklist node " + strconv.FormatUint(i, 10)
+			container := uint64(2)
+			if e.Type == TypeListQuicklist2 {
+				off := d.off
+				if container, err = d.readUint(); err != nil {
+					return err
+				}
+				if container != 1 && container != 2 {
+					return d.fail(off, d.ctx, errCorrupt("invalid quicklist container "+strconv.FormatUint(container, 10)))
+				}
+			}
+			blob, err := d.readBlob(keep)
+			if err != nil {
+				return err
+			}
+			if container == 1 { // PLAIN: the blob is one element
+				el.Member = blob
+				if err := emit(&el); err != nil {
+					return err
+				}
+				continue
+			}
+			if len(blob) == 0 {
+				return d.fail(d.strOff, d.ctx, errCorrupt("empty quicklist node"))
+			}
+			// Empty nodes are dropped, as Redis does.
+			if err := d.walkBlobList(blob, keep, e.Type == TypeListQuicklist, &el, emit); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Single-blob encodings.
+	d.ctx = e.Encoding.String()
+	if e.Type == TypeHashListpackEx {
+		d.ctx = "listpackex min expire"
+		if _, err := d.readUint64LE(); err != nil {
+			return err
+		}
+		d.ctx = e.Encoding.String()
+	}
+	blob, err := d.readBlob(keep)
+	if err != nil {
+		return err
+	}
+	base := d.strOff
+	switch e.Type {
+	case TypeListZiplist:
+		return d.walkBlobList(blob, keep, true, &el, emit)
+	case TypeSetListpack:
+		return d.walkBlobList(blob, keep, false, &el, emit)
+	case TypeSetIntset:
+		var cbErr error
+		var arena []byte
+		prev, first := int64(0), true
+		_, err := walkIntset(blob, func(i int, v int64) error {
+			if d.opt.Deep && !first && v <= prev {
+				cbErr = d.fail(base, "intset", errCorrupt("intset not strictly increasing"))
+				return cbErr
+			}
+			prev, first = v, false
+			el.Member = d.intText(v, keep, 0, &arena)
+			if cbErr = emit(&el); cbErr != nil {
+				return cbErr
+			}
+			return nil
+		})
+		if cbErr != nil {
+			return cbErr
+		}
+		if err != nil {
+			return d.wrapInner(err, base, "intset")
+		}
+		return nil
+	case TypeHashZipmap:
+		var cbErr error
+		_, err := walkZipmap(blob, func(k, v []byte) error {
+			el.Member, el.Value = k, v
+			cbErr = emit(&el)
+			return cbErr
+		})
+		if cbErr != nil {
+			return cbErr
+		}
+		if err != nil {
+			return d.wrapInner(err, base, "zipmap")
+		}
+		return nil
+	}
+	// Pairs or triples in a ziplist or listpack.
+	per := 2
+	if e.Encoding == EncListpackEx {
+		per = 3
+	}
+	zip := e.Encoding == EncZiplist
+	isZSet := e.Kind == KindZSet
+	var arena []byte
+	var cbErr error
+	cb := func(i int, be blobEntry) error {
+		slot := i % per
+		switch slot {
+		case 0:
+			el.Member = d.entryText(be, keep, 0, &arena)
+			return nil
+		case 1:
+			if !isZSet {
+				el.Value = d.entryText(be, keep, 1, &arena)
+				if per == 3 {
+					return nil
+				}
+				el.ExpireAtMs = 0
+			} else if be.IsInt {
+				el.Score = float64(be.Int)
+			} else {
+				f, perr := strconv.ParseFloat(string(be.Str), 64)
+				if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+					cbErr = d.fail(base, "element "+strconv.Itoa(i), errCorrupt("invalid score "+strconv.Quote(string(be.Str))))
+					return cbErr
+				}
+				el.Score = f
+			}
+		case 2:
+			if !be.IsInt || be.Int < 0 || be.Int > maxFieldTTL {
+				cbErr = d.fail(base, "element "+strconv.Itoa(i), errCorrupt("invalid field TTL"))
+				return cbErr
+			}
+			el.ExpireAtMs = be.Int
+		}
+		cbErr = emit(&el)
+		return cbErr
+	}
+	var cnt int
+	if zip {
+		cnt, err = walkZiplist(blob, cb)
+	} else {
+		cnt, err = walkListpack(blob, cb)
+	}
+	if cbErr != nil {
+		return cbErr
+	}
+	if err != nil {
+		return d.wrapInner(err, base, d.ctx)
+	}
+	if cnt%per != 0 {
+		return d.fail(base, d.ctx, errCorrupt("element count "+strconv.Itoa(cnt)+" is not a multiple of "+strconv.Itoa(per)))
+	}
+	return nil
+}
+
+// walkBlobList emits every element of a ziplist or listpack blob.
+func (d *Decoder) walkBlobList(blob []byte, keep, zip bool, el *Element, emit func(*Element) error) error {
+	base := d.strOff
+	var arena []byte
+	var cbErr error
+	cb := func(i int, be blobEntry) error {
+		el.Member = d.entryText(be, keep, 0, &arena)
+		cbErr = emit(el)
+		return cbErr
+	}
+	var err error
+	if zip {
+		_, err = walkZiplist(blob, cb)
+	} else {
+		_, err = walkListpack(blob, cb)
+	}
+	if cbErr != nil {
+		return cbErr
+	}
+	if err != nil {
+		what := "listpack"
+		if zip {
+			what = "ziplist"
+		}
+		return d.wrapInner(err, base, d.ctx+" "+what)
+	}
+	return nil
+}
+
+// readBlob reads a string holding an encoded structure: fresh with keep,
+// else into the decoder's reusable blob buffer.
+func (d *Decoder) readBlob(keep bool) ([]byte, error) {
+	if keep {
+		return d.readString(nil)
+	}
+	b, err := d.readString(d.blob)
+	if err == nil && !d.strLZF {
+		d.blob = b
+	}
+	return b, err
+}
+
+// entryText returns a blob entry as bytes: strings alias the blob, integers
+// become decimal text (in arena with keep, else in a reused buffer).
+func (d *Decoder) entryText(be blobEntry, keep bool, slot int, arena *[]byte) []byte {
+	if !be.IsInt {
+		return be.Str
+	}
+	return d.intText(be.Int, keep, slot, arena)
+}
+
+func (d *Decoder) intText(v int64, keep bool, slot int, arena *[]byte) []byte {
+	if keep {
+		if *arena == nil || cap(*arena)-len(*arena) < 20 {
+			*arena = make([]byte, 0, 1024)
+		}
+		start := len(*arena)
+		*arena = strconv.AppendInt(*arena, v, 10)
+		return (*arena)[start:len(*arena):len(*arena)]
+	}
+	d.numbuf[slot] = strconv.AppendInt(d.numbuf[slot][:0], v, 10)
+	return d.numbuf[slot]
+}
