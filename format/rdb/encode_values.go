@@ -306,63 +306,7 @@ func d2string(b []byte, f float64, v int) []byte {
 	if v == 10 {
 		return appendG17(b, f)
 	}
-	return appendFpconv(b, f)
-}
-
-// appendFpconv formats like Redis' fpconv_dtoa (7.2+) using Go's shortest
-// digits; Grisu2 picks different digits only in rare cases.
-func appendFpconv(b []byte, f float64) []byte {
-	if math.Signbit(f) {
-		b = append(b, '-')
-		f = -f
-	}
-	s := strconv.FormatFloat(f, 'e', -1, 64) // d.ddddde±XX
-	i := bytes.IndexByte([]byte(s), 'e')
-	mant, exp := s[:i], s[i+1:]
-	digits := mant[:1]
-	if len(mant) > 2 {
-		digits += mant[2:]
-	}
-	e10, _ := strconv.Atoi(exp)
-	nd := len(digits)
-	k := e10 - (nd - 1)
-	absExp := e10
-	if absExp < 0 {
-		absExp = -absExp
-	}
-	switch {
-	case k >= 0 && absExp < nd+7:
-		b = append(b, digits...)
-		for range k {
-			b = append(b, '0')
-		}
-	case k < 0 && (k > -7 || absExp < 4):
-		if nd+k <= 0 {
-			b = append(b, "0."...)
-			for range -(nd + k) {
-				b = append(b, '0')
-			}
-			b = append(b, digits...)
-		} else {
-			b = append(b, digits[:nd+k]...)
-			b = append(b, '.')
-			b = append(b, digits[nd+k:]...)
-		}
-	default:
-		b = append(b, digits[0])
-		if nd > 1 {
-			b = append(b, '.')
-			b = append(b, digits[1:]...)
-		}
-		b = append(b, 'e')
-		if e10 < 0 {
-			b = append(b, '-')
-		} else {
-			b = append(b, '+')
-		}
-		b = strconv.AppendInt(b, int64(absExp), 10)
-	}
-	return b
+	return fpconvDtoa(b, f)
 }
 
 // ---- hashes ----
@@ -439,4 +383,3 @@ func (e *Encoder) appendHash(b []byte, h *Hash, t Type) ([]byte, error) {
 
 // hfeMaxMs is the largest field TTL Redis accepts (EB_EXPIRE_TIME_MAX).
 const hfeMaxMs = 1<<48 - 1
-

@@ -434,5 +434,5 @@ func appendStringDouble(b []byte, f float64) []byte {
 
 // appendG17 formats like C's printf("%.17g").
 func appendG17(b []byte, f float64) []byte {
-	return strconv.AppendFloat(b, f, 'g', 17, 64)
+	return formatG17(b, f)
 }

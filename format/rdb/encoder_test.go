@@ -1,0 +1,362 @@
+package rdb
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func noTTL(db uint64, key string) *Entry {
+	return &Entry{DB: db, Key: []byte(key), ExpireAtMs: NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+}
+
+// Worked examples of rdb.md §14.
+func TestEncoderWorkedExamples(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  *EncodeOptions
+		recs func(e *Encoder) error
+		want string
+	}{
+		{"empty-12", nil, func(*Encoder) error { return nil },
+			"524544495330303132 FF 10d0db4120bef4d3"},
+		{"empty-11", &EncodeOptions{Version: 11}, func(*Encoder) error { return nil },
+			"524544495330303131 FF c0228a8d74389762"},
+		{"foo-bar", nil, func(e *Encoder) error {
+			if err := e.Write(&SelectDB{DB: 0}); err != nil {
+				return err
+			}
+			if err := e.Write(&ResizeDB{DBSize: 1}); err != nil {
+				return err
+			}
+			return e.WriteEntry(noTTL(0, "foo"), &String{Data: []byte("bar")})
+		}, "524544495330303132 FE00 FB0100 00 03666F6F 03626172 FF 92f0c8e4b38a8ad4"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := NewEncoder(&buf, tc.opt)
+			if err := tc.recs(e); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if want := unhex(t, tc.want); !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("got  %x\nwant %x", buf.Bytes(), want)
+			}
+		})
+	}
+}
+
+func TestAppendRDBString(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"300", "C12C01"},
+		{"-1", "C0FF"},
+		{"5", "C005"},
+		{"12345", "C13930"},
+		{"-2147483648", "C200000080"},
+		{"2147483648", "0A" + hex.EncodeToString([]byte("2147483648"))},
+		{"-0", "022D30"},
+		{"007", "03303037"},
+		{"+5", "022B35"},
+		{" 5", "022035"},
+		{"", "00"},
+		{strings.Repeat("a", 20), "14" + strings.Repeat("61", 20)},
+		{strings.Repeat("a", 30), "C3091E016161E01100016161"},
+		{strings.Repeat("abcd", 10), "C30C28046162636461E01803016364"},
+	}
+	for _, tc := range tests {
+		got := appendRDBString(nil, []byte(tc.in), true)
+		if want := unhex(t, tc.want); !bytes.Equal(got, want) {
+			t.Errorf("%q: got %x want %x", tc.in, got, want)
+		}
+	}
+	if got := appendRDBString(nil, bytes.Repeat([]byte("a"), 30), false); got[0] != 30 {
+		t.Errorf("NoCompress: got %x", got)
+	}
+}
+
+func TestAppendLen(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{{0, "00"}, {63, "3F"}, {64, "4040"}, {300, "412C"}, {16383, "7FFF"}, {16384, "8000004000"},
+		{70000, "8000011170"}, {1 << 32, "810000000100000000"}} {
+		if got := appendLen(nil, tc.n); !bytes.Equal(got, unhex(t, tc.want)) {
+			t.Errorf("%d: got %x want %s", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestEncoderExpireIdleFreq(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(&buf, nil)
+	ent := noTTL(0, "k")
+	ent.ExpireAtMs = 1700000000000
+	ent.LRUIdleSec = 300
+	ent.LFUFreq = 7
+	if err := e.WriteEntry(ent, &String{Data: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := unhex(t, "524544495330303132 FE00 FC0068E5CF8B010000 F8412C F907 00 016B 0176 FF")
+	if got := buf.Bytes()[:buf.Len()-8]; !bytes.Equal(got, want) {
+		t.Errorf("got  %x\nwant %x", got, want)
+	}
+}
+
+func TestEncoderCloseTwiceAndWriteAfterClose(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(&buf, nil)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := buf.Len()
+	if err := e.Close(); err != nil || buf.Len() != n {
+		t.Fatalf("second Close: err %v, wrote %d bytes", err, buf.Len()-n)
+	}
+	if err := e.Write(&SelectDB{}); !errors.Is(err, ErrWriteAfterClose) {
+		t.Errorf("Write after Close: %v", err)
+	}
+	if err := e.WriteEntry(noTTL(0, "k"), &String{}); !errors.Is(err, ErrWriteAfterClose) {
+		t.Errorf("WriteEntry after Close: %v", err)
+	}
+}
+
+func TestEncoderBadVersion(t *testing.T) {
+	for _, o := range []EncodeOptions{{Version: 5}, {Version: 14}, {Version: 81, Flavour: FlavourValkey}, {Version: 12, Flavour: FlavourValkey}} {
+		e := NewEncoder(io.Discard, &o)
+		if err := e.Close(); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%+v: Close = %v, want ErrUnsupported", o, err)
+		}
+	}
+}
+
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n--
+	return len(p), nil
+}
+
+func TestEncoderWriteErrorSticky(t *testing.T) {
+	e := NewEncoder(&failWriter{}, nil)
+	err := e.Close()
+	if err == nil {
+		t.Fatal("want write error")
+	}
+	if err2 := e.Write(&SelectDB{}); err2 == nil {
+		t.Error("error not sticky")
+	}
+}
+
+func TestEncoderGating(t *testing.T) {
+	hfe := &Hash{Fields: []HashField{{Field: []byte("a"), Value: []byte("1"), ExpireAtMs: 4102444800123}, {Field: []byte("b"), Value: []byte("2")}}}
+	stream := &Stream{Entries: []StreamEntry{{ID: StreamID{1, 1}, Fields: []StreamField{{[]byte("f"), []byte("v")}}}}, Length: 1, LastID: StreamID{1, 1}}
+	tests := []struct {
+		name    string
+		version int
+		write   func(e *Encoder) error
+	}{
+		{"function-v9", 9, func(e *Encoder) error { return e.Write(&Function{Code: []byte("#!lua name=x\n")}) }},
+		{"moduleaux-v8", 8, func(e *Encoder) error { return e.Write(&ModuleAux{ModuleID: 1, When: 2, Raw: []byte{0}}) }},
+		{"hfe-v11", 11, func(e *Encoder) error { return e.WriteEntry(noTTL(0, "h"), hfe) }},
+		{"stream-v8", 8, func(e *Encoder) error { return e.WriteEntry(noTTL(0, "s"), stream) }},
+		{"module-v7", 7, func(e *Encoder) error { return e.WriteEntry(noTTL(0, "m"), &Module{ModuleID: 1, Raw: []byte{0}}) }},
+		{"keymeta-v12", 12, func(e *Encoder) error {
+			ent := noTTL(0, "k")
+			ent.KeyMeta = []KeyMeta{{ClassSpec: 0x28C4F501, Raw: []byte{0}}}
+			return e.WriteEntry(ent, &String{Data: []byte("v")})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			err := tc.write(NewEncoder(&buf, &EncodeOptions{Version: tc.version}))
+			if !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("strict: %v, want ErrUnsupported", err)
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("not a *FormatError: %T", err)
+			}
+			var losses []string
+			e := NewEncoder(&buf, &EncodeOptions{Version: tc.version, Lossy: true,
+				OnLossy: func(key []byte, what string) { losses = append(losses, string(key)+": "+what) }})
+			if err := tc.write(e); err != nil {
+				t.Fatalf("lossy: %v", err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if len(losses) != 1 {
+				t.Errorf("losses %q, want one", losses)
+			}
+		})
+	}
+}
+
+func TestChooseEncoding(t *testing.T) {
+	strs := func(n, l int) [][]byte {
+		var out [][]byte
+		for i := range n {
+			out = append(out, []byte(strings.Repeat("x", l-1)+string(rune('a'+i%26))))
+		}
+		return out
+	}
+	ints := func(n int) [][]byte {
+		var out [][]byte
+		for i := range n {
+			out = append(out, strconv.AppendInt(nil, int64(i), 10))
+		}
+		return out
+	}
+	smallHash := &Hash{Fields: []HashField{{Field: []byte("f"), Value: []byte("v")}}}
+	ttlHash := &Hash{Fields: []HashField{{Field: []byte("f"), Value: []byte("v"), ExpireAtMs: 5}}}
+	bigTTLHash := &Hash{}
+	for i := range 200 {
+		bigTTLHash.Fields = append(bigTTLHash.Fields, HashField{Field: strconv.AppendInt(nil, int64(i), 10), Value: []byte("v"), ExpireAtMs: int64(i)})
+	}
+	smallZ := &ZSet{Members: []ZMember{{Member: []byte("a"), Score: 1}}}
+	bigZ := &ZSet{Members: []ZMember{{Member: bytes.Repeat([]byte("a"), 65), Score: 1}}}
+	tests := []struct {
+		v    Value
+		ver  int
+		fl   Flavour
+		hint Encoding
+		want Type
+	}{
+		{&String{}, 12, 0, EncRaw, TypeString},
+		{&List{}, 6, 0, EncRaw, TypeListZiplist},
+		{&List{Elems: strs(1, 65)}, 6, 0, EncRaw, TypeList},
+		{&List{}, 9, 0, EncRaw, TypeListQuicklist},
+		{&List{}, 10, 0, EncRaw, TypeListQuicklist2},
+		{&Set{Members: ints(512)}, 12, 0, EncRaw, TypeSetIntset},
+		{&Set{Members: ints(513)}, 12, 0, EncRaw, TypeSet},
+		{&Set{Members: strs(128, 64)}, 11, 0, EncRaw, TypeSetListpack},
+		{&Set{Members: strs(128, 64)}, 10, 0, EncRaw, TypeSet},
+		{&Set{Members: strs(129, 2)}, 12, 0, EncRaw, TypeSet},
+		{&Set{Members: strs(3, 65)}, 12, 0, EncRaw, TypeSet},
+		{&Set{Members: strs(3, 2)}, 12, 0, EncHashtable, TypeSet},
+		{&Set{Members: ints(3)}, 10, 0, EncListpack, TypeSetIntset},
+		{smallZ, 12, 0, EncRaw, TypeZSetListpack},
+		{smallZ, 9, 0, EncRaw, TypeZSetZiplist},
+		{smallZ, 12, 0, EncSkiplist, TypeZSet2},
+		{bigZ, 12, 0, EncRaw, TypeZSet2},
+		{bigZ, 7, 0, EncRaw, TypeZSet},
+		{smallHash, 12, 0, EncRaw, TypeHashListpack},
+		{smallHash, 9, 0, EncRaw, TypeHashZiplist},
+		{smallHash, 12, 0, EncHashtable, TypeHash},
+		{smallHash, 12, 0, EncListpackEx, TypeHashListpackEx},
+		{ttlHash, 12, 0, EncRaw, TypeHashListpackEx},
+		{ttlHash, 12, 0, EncHashtable, TypeHashMetadata},
+		{bigTTLHash, 13, 0, EncRaw, TypeHashMetadata},
+		{ttlHash, 80, FlavourValkey, EncRaw, TypeValkeyHash2},
+		{smallHash, 80, FlavourValkey, EncRaw, TypeHashListpack},
+		{&Stream{}, 9, 0, EncRaw, TypeStreamListpacks},
+		{&Stream{}, 10, 0, EncRaw, TypeStreamListpacks2},
+		{&Stream{}, 11, 0, EncRaw, TypeStreamListpacks3},
+		{&Stream{}, 13, 0, EncRaw, TypeStreamListpacks3},
+		{&Stream{IDMP: []byte{1, 1, 0, 0, 0}}, 13, 0, EncRaw, TypeStreamListpacks4},
+		{&Stream{}, 80, FlavourValkey, EncRaw, TypeStreamListpacks3},
+		{&Module{}, 8, 0, EncRaw, TypeModule2},
+	}
+	for _, tc := range tests {
+		o := (&EncodeOptions{Version: tc.ver, Flavour: tc.fl, KeepEncoding: true}).resolved()
+		got, err := chooseEncoding(tc.v, tc.hint, &o)
+		if err != nil || got != tc.want {
+			t.Errorf("%T v%d hint %v: got %d, %v; want %d", tc.v, tc.ver, tc.hint, got, err, tc.want)
+		}
+	}
+}
+
+// A listpack zset is sorted by (score, member); integral scores are
+// integer entries, others their shortest text (7.2+) or %.17g (7.0).
+func TestZSetListpackLayout(t *testing.T) {
+	z := &ZSet{Members: []ZMember{
+		{Member: []byte("c"), Score: 0.1},
+		{Member: []byte("b"), Score: 2},
+		{Member: []byte("a"), Score: 2},
+		{Member: []byte("d"), Score: math.Inf(-1)},
+	}}
+	for _, tc := range []struct {
+		ver  int
+		want []blobEntry
+	}{
+		{12, []blobEntry{{Str: []byte("d")}, {Str: []byte("-inf")}, {Str: []byte("c")}, {Str: []byte("0.1")},
+			{Str: []byte("a")}, {Int: 2, IsInt: true}, {Str: []byte("b")}, {Int: 2, IsInt: true}}},
+		{10, []blobEntry{{Str: []byte("d")}, {Str: []byte("-inf")}, {Str: []byte("c")}, {Str: []byte("0.10000000000000001")},
+			{Str: []byte("a")}, {Int: 2, IsInt: true}, {Str: []byte("b")}, {Int: 2, IsInt: true}}},
+	} {
+		e := NewEncoder(io.Discard, &EncodeOptions{Version: tc.ver})
+		got := e.appendZSet(nil, z, TypeZSetListpack)
+		want := e.appendString(nil, appendListpack(nil, tc.want))
+		if !bytes.Equal(got, want) {
+			t.Errorf("v%d:\n got %x\nwant %x", tc.ver, got, want)
+		}
+	}
+}
+
+func TestFpconvDtoa(t *testing.T) {
+	for f, want := range map[float64]string{
+		1.5: "1.5", 0.1: "0.1", 1e21: "1e+21", 1.5e-7: "1.5e-7", 5e-324: "5e-324",
+		math.MaxFloat64: "1.7976931348623157e+308", 3.0000000000000004: "3.0000000000000004",
+		0.001: "0.001", -2.5: "-2.5", 1e300: "1e+300", 123456.789: "123456.789",
+	} {
+		if got := string(fpconvDtoa(nil, f)); got != want {
+			t.Errorf("%v: got %q want %q", f, got, want)
+		}
+	}
+}
+
+// Quicklist nodes split at 8 KiB; big elements get PLAIN nodes on 7.2+.
+func TestQuicklist2Nodes(t *testing.T) {
+	var elems [][]byte
+	for range 1000 {
+		elems = append(elems, bytes.Repeat([]byte("x"), 50))
+	}
+	elems = append(elems, bytes.Repeat([]byte("y"), 9000), []byte("tail"))
+	for _, ver := range []int{10, 12} {
+		e := NewEncoder(io.Discard, &EncodeOptions{Version: ver})
+		nodes := e.quicklist2Nodes(elems)
+		total := 0
+		for i, n := range nodes {
+			total += len(n.elems)
+			if !n.plain && len(n.elems) > 1 {
+				if sz := len(appendListpack(nil, strEntries(n.elems))); sz > 8192 {
+					t.Errorf("v%d node %d: %d bytes", ver, i, sz)
+				}
+			}
+		}
+		if total != len(elems) {
+			t.Fatalf("v%d: %d elements in nodes, want %d", ver, total, len(elems))
+		}
+		plain := nodes[len(nodes)-2].plain
+		if plain != (ver >= 11) {
+			t.Errorf("v%d: 9000-byte element plain=%v", ver, plain)
+		}
+	}
+}
