@@ -1,0 +1,78 @@
+package keyspace
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	errLibraryExists = errors.New("library already exists")
+	errNoSuchLibrary = errors.New("library not found")
+	errScriptsReplay = fmt.Errorf("%w: verbatim script replication (EVAL/EVALSHA) needs a Lua engine", ErrUnsupported)
+	errFunctionDump  = fmt.Errorf("%w: FUNCTION RESTORE", ErrUnsupported)
+)
+
+func init() {
+	register("FUNCTION", -2, nil)
+	registerSub("FUNCTION", "LOAD", -3, cmdFunctionLoad)
+	registerSub("FUNCTION", "DELETE", 3, cmdFunctionDelete)
+	registerSub("FUNCTION", "FLUSH", -2, cmdFunctionFlush)
+	registerSub("FUNCTION", "RESTORE", -3, func(*Store, [][]byte) error { return errFunctionDump })
+	for _, sub := range []string{"LIST", "STATS", "DUMP", "KILL", "HELP"} {
+		registerSub("FUNCTION", sub, -2, noop)
+	}
+	register("SCRIPT", -2, nil)
+	for _, sub := range []string{"LOAD", "FLUSH", "EXISTS", "KILL", "HELP", "DEBUG"} {
+		registerSub("SCRIPT", sub, -2, noop)
+	}
+	for _, n := range []string{"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"} {
+		register(n, -3, cmdScript)
+	}
+}
+
+// cmdScript: since 5.0 (7.0: always) AOFs carry a script's effects, never
+// the script; older AOFs need a Lua engine, which this package lacks.
+func cmdScript(*Store, [][]byte) error { return errScriptsReplay }
+
+// cmdFunctionLoad is FUNCTION LOAD [REPLACE] code. The code is not
+// compiled; the library name comes from its "#!lua name=..." line.
+func cmdFunctionLoad(s *Store, args [][]byte) error {
+	replace := false
+	i := 2
+	for ; i < len(args)-1; i++ {
+		if !eq(args[i], "REPLACE") {
+			return ErrSyntax
+		}
+		replace = true
+	}
+	code := args[i]
+	name, err := FunctionLibraryName(code)
+	if err != nil {
+		return err
+	}
+	if _, ok := s.Functions[name]; ok && !replace {
+		return fmt.Errorf("%w: %q", errLibraryExists, name)
+	}
+	if s.Functions == nil {
+		s.Functions = map[string][]byte{}
+	}
+	s.Functions[name] = clone(code)
+	return nil
+}
+
+func cmdFunctionDelete(s *Store, args [][]byte) error {
+	name := string(args[2])
+	if _, ok := s.Functions[name]; !ok {
+		return fmt.Errorf("%w: %q", errNoSuchLibrary, name)
+	}
+	delete(s.Functions, name)
+	return nil
+}
+
+func cmdFunctionFlush(s *Store, args [][]byte) error {
+	if err := flushMode(args[1:]); err != nil {
+		return err
+	}
+	clear(s.Functions)
+	return nil
+}
