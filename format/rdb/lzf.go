@@ -1,6 +1,10 @@
 package rdb
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"sync"
+)
 
 // LZF as used by Redis (liblzf 3.x, lzf_c.c / lzf_d.c), see encodings.md §7.
 
@@ -10,16 +14,24 @@ const (
 	lzfMaxRef = (1 << 8) + (1 << 3) // longest back-reference minus 2
 	lzfHLog   = 16
 	lzfHSize  = 1 << lzfHLog
+
+	lzfMaxExpansion = (lzfMaxRef + 2) / 3 // output bytes per input byte, at most
 )
 
 // lzfDecompress inflates in into exactly outLen bytes, mirroring
 // lzf_decompress' bounds checks plus Redis' rule that the result must be
 // exactly the declared length. The caller checks outLen against its limits
-// before calling; outLen bytes are allocated up front. Errors are
+// before calling; outLen bytes are allocated up front, but only after
+// checking that in could possibly expand to that size (at most 88x). Errors are
 // *FormatError with Offset relative to the start of in, wrapping ErrCorrupt.
 func lzfDecompress(in []byte, outLen int) ([]byte, error) {
 	if outLen < 0 {
 		return nil, lzfErr(0, "negative output length")
+	}
+	// One 3-byte chunk yields at most 264 bytes, so a larger claim cannot be
+	// met: refuse it before allocating anything.
+	if uint64(outLen) > lzfMaxExpansion*uint64(len(in)) {
+		return nil, lzfErr(0, fmt.Sprintf("declared length %d impossible for %d input bytes", outLen, len(in)))
 	}
 	out := make([]byte, 0, outLen)
 	ip := 0
@@ -97,12 +109,17 @@ func lzfCompress(in []byte) []byte {
 // returns 0 (empty input or output does not fit in outLen).
 func lzfCompressLimit(in []byte, outLen int) []byte {
 	inLen := len(in)
-	if inLen == 0 || outLen <= 0 {
-		return nil
+	if inLen == 0 || outLen <= 0 || uint64(inLen) > math.MaxUint32 {
+		return nil // positions must fit the 32-bit hash slots
 	}
-	// Slots hold ip+1 so that 0 means empty; position 0 is never a match
-	// source anyway (liblzf requires ref > in_data).
-	htab := make([]int32, lzfHSize)
+	st := lzfStatePool.Get().(*lzfState)
+	defer lzfStatePool.Put(st)
+	st.gen++
+	if st.gen == 0 { // wrapped: stale stamps could look current
+		clear(st.htab[:])
+		st.gen = 1
+	}
+	htab, gen := &st.htab, uint64(st.gen)<<32
 	// Three bytes of slack: liblzf may reserve a run header at out_end, and
 	// the exact C checks below decide failure, not the slice length.
 	out := make([]byte, outLen+3)
@@ -115,8 +132,11 @@ func lzfCompressLimit(in []byte, outLen int) []byte {
 	for ip < inLen-2 {
 		h = h<<8 | uint32(in[ip+2])
 		slot := idx(h)
-		ref := int(htab[slot]) - 1
-		htab[slot] = int32(ip + 1)
+		ref := -1
+		if v := htab[slot]; v>>32 == gen>>32 {
+			ref = int(uint32(v))
+		}
+		htab[slot] = gen | uint64(ip)
 		off := ip - ref - 1
 		if ref > 0 && off < lzfMaxOff &&
 			in[ref+2] == in[ip+2] && in[ref] == in[ip] && in[ref+1] == in[ip+1] {
@@ -175,10 +195,10 @@ func lzfCompressLimit(in []byte, outLen int) []byte {
 			ip -= 2
 			h = uint32(in[ip])<<8 | uint32(in[ip+1])
 			h = h<<8 | uint32(in[ip+2])
-			htab[idx(h)] = int32(ip + 1)
+			htab[idx(h)] = gen | uint64(ip)
 			ip++
 			h = h<<8 | uint32(in[ip+2])
-			htab[idx(h)] = int32(ip + 1)
+			htab[idx(h)] = gen | uint64(ip)
 			ip++
 		} else {
 			if op >= outLen {
@@ -215,3 +235,15 @@ func lzfCompressLimit(in []byte, outLen int) []byte {
 	}
 	return out[:op]
 }
+
+// lzfState is the compressor's hash table. liblzf as built by Redis leaves
+// it uninitialized, but output must not depend on earlier calls, so every
+// slot is stamped with the call's generation and older stamps read as empty:
+// a fresh table without clearing 512 KiB per call (most RDB strings are
+// short). Position 0 can never be a match source (liblzf wants ref > 0).
+type lzfState struct {
+	gen  uint32
+	htab [lzfHSize]uint64 // gen<<32 | input position
+}
+
+var lzfStatePool = sync.Pool{New: func() any { return new(lzfState) }}

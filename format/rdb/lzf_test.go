@@ -288,3 +288,24 @@ func BenchmarkLZFDecompress(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLZFCompressSmall is the common RDB case: many short strings, where
+// a per-call 64K-slot hash table would dominate.
+func BenchmarkLZFCompressSmall(b *testing.B) {
+	in := []byte("user:1000:session:abcdefabcdefabcdef:redis")
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		lzfCompress(in)
+	}
+}
+
+func TestLZFCompressIndependentOfHistory(t *testing.T) {
+	// Pooled hash tables must not leak matches from earlier inputs.
+	a := bytes.Repeat([]byte("0123456789abcdef"), 50)
+	want := lzfCompressLimit([]byte("xyz0123456789abcdefQ0123456789abcdef"), 100)
+	lzfCompressLimit(a, 2000)
+	if got := lzfCompressLimit([]byte("xyz0123456789abcdefQ0123456789abcdef"), 100); !bytes.Equal(got, want) {
+		t.Errorf("output depends on earlier calls:\n% x\n% x", got, want)
+	}
+}
