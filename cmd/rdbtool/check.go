@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/persistkit/persistkit/format/rdb"
+	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
+)
+
+type checkOptions struct {
+	env     *cli.Env
+	g       *cli.Globals
+	file    string
+	now     string
+	fix     bool
+	output  string
+	inPlace bool
+}
+
+func newCheckCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+	o := &checkOptions{env: env, g: g}
+	cmd := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Verify an RDB file completely (structure, deep value checks, CRC)",
+		Long: `check decodes every record of FILE with deep validation (like Redis'
+sanitize-dump-payload yes, plus duplicate keys, NaN scores, zset order and
+stream consistency) and verifies the CRC-64 footer. It prints a report like
+redis-check-rdb plus per-type/encoding counts, and every problem with its
+offset, key and type. --json prints one summary object instead.
+
+"already expired" counts keys whose TTL passed before --now (Unix ms;
+default: the current time).
+
+Exit status 0 means the file is sound, 3 that it is not (corrupt value,
+bad or truncated structure, checksum mismatch), 1 an I/O error.
+
+--fix writes a salvaged copy (-o OUT, or --in-place keeping FILE.bak):
+every key that decodes completely and validates is kept; after damage the
+rest of the file is scanned for the next plausible record. The dropped
+byte ranges are reported.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.file = args[0]
+			if o.fix {
+				return runFix(cmd.Context(), o)
+			}
+			if o.output != "" || o.inPlace {
+				return cli.Usagef("-o and --in-place need --fix")
+			}
+			return runCheck(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.now, "now", "", "reference time for \"already expired\" in Unix ms (default: now)")
+	f.BoolVar(&o.fix, "fix", false, "write a salvaged copy with every intact key")
+	f.StringVarP(&o.output, "output", "o", "", "with --fix: write the salvaged file here")
+	f.BoolVar(&o.inPlace, "in-place", false, "with --fix: replace FILE, keeping FILE.bak")
+	return cmd
+}
+
+// checkProblem is one thing wrong with the file.
+type checkProblem struct {
+	Offset int64
+	Key    []byte
+	Type   string // type label, when a key was being read
+	What   string
+}
+
+// checkReport is what check found.
+type checkReport struct {
+	File           string
+	Version        int
+	Aux            []*rdb.Aux
+	DBs            []uint64
+	ModuleAux      []string
+	Functions      int
+	Keys           int64
+	Expires        int64
+	AlreadyExpired int64
+	SubExpires     int64
+	Counts         map[string]int64 // "type/encoding" -> keys
+	Checksum       string           // ok, disabled, mismatch, none, unchecked
+	StoredCRC      uint64
+	ComputedCRC    uint64
+	Size           int64
+	Problems       []checkProblem
+	Warnings       []string
+	lines          []string // redis-check-rdb style progress lines
+}
+
+func (r *checkReport) ok() bool { return len(r.Problems) == 0 }
+
+// typeLabel is redis-check-rdb's label of a type byte.
+func typeLabel(t rdb.Type) string {
+	labels := [...]string{"string", "list-linked", "set-hashtable", "zset-v1", "hash-hashtable", "zset-v2",
+		"module-pre-release", "module-value", "", "hash-zipmap", "list-ziplist", "set-intset", "zset-ziplist",
+		"hash-ziplist", "quicklist", "stream", "hash-listpack", "zset-listpack", "quicklist-v2", "stream-v2",
+		"set-listpack", "stream-v3", "hash-hashtable-md-pre-release", "hash-listpack-md-pre-release",
+		"hash-hashtable-md", "hash-listpack-md"}
+	if int(t) < len(labels) && labels[t] != "" {
+		return labels[t]
+	}
+	return "unknown"
+}
+
+// checkFile decodes everything from r and fills a report. It returns an
+// error only for I/O failures and interruption; problems with the data go
+// into the report.
+func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size int64) (*checkReport, error) {
+	rep := &checkReport{Counts: map[string]int64{}, Checksum: "unchecked", Size: size}
+	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, Warn: func(err error) {
+		rep.Warnings = append(rep.Warnings, err.Error())
+	}})
+	// Duplicate keys make Redis refuse the file; remember key hashes per db
+	// (64-bit, so a false alarm needs ~2^32 keys).
+	seed := maphash.MakeSeed()
+	seen := map[uint64]map[uint64]struct{}{}
+	var cur *rdb.Entry
+	fail := func(err error) {
+		pr := checkProblem{Offset: dec.Offset(), What: err.Error()}
+		var fe *rdb.FormatError
+		if errors.As(err, &fe) {
+			pr.Offset = fe.Offset
+			pr.Key = fe.Key
+			pr.What = fe.Err.Error()
+			if fe.Context != "" {
+				pr.What = fe.Context + ": " + pr.What
+			}
+		}
+		if cur != nil {
+			if pr.Key == nil {
+				pr.Key = cur.Key
+			}
+			pr.Type = strconv.Itoa(int(cur.Type)) + " (" + typeLabel(cur.Type) + ")"
+		}
+		if errors.Is(err, rdb.ErrChecksum) {
+			rep.Checksum = "mismatch"
+			rep.StoredCRC, rep.ComputedCRC = dec.Checksum()
+		}
+		rep.Problems = append(rep.Problems, pr)
+	}
+	v, err := dec.Version()
+	if err != nil {
+		if isIOError(err) {
+			return nil, err
+		}
+		fail(err)
+		return rep, nil
+	}
+	rep.Version = v
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			p.Update(dec.Offset(), size)
+		}
+		cur = nil
+		rec, err := dec.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if isIOError(err) {
+				return nil, err
+			}
+			fail(err)
+			return rep, nil
+		}
+		off := dec.Offset()
+		switch rec := rec.(type) {
+		case *rdb.Aux:
+			rep.Aux = append(rep.Aux, rec)
+			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] AUX FIELD %s = '%s'", off, cli.PrintableBytes(rec.Key), cli.PrintableBytes(rec.Value)))
+		case *rdb.SelectDB:
+			rep.DBs = append(rep.DBs, rec.DB)
+			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] Selecting DB ID %d", off, rec.DB))
+			if rec.DB >= keyspace.NumDBs {
+				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset,
+					What: fmt.Sprintf("select db: db %d out of range (databases %d)", rec.DB, keyspace.NumDBs)})
+			}
+		case *rdb.ModuleAux:
+			rep.ModuleAux = append(rep.ModuleAux, rec.Name)
+			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] MODULE AUX for: %s", off, cli.Printable(rec.Name)))
+		case *rdb.Function:
+			rep.Functions++
+		case *rdb.Entry:
+			cur = rec
+			rep.Keys++
+			if rec.ExpireAtMs != rdb.NoExpire {
+				rep.Expires++
+				if rec.ExpireAtMs < now {
+					rep.AlreadyExpired++
+				}
+			}
+			val, err := dec.Value()
+			if err != nil {
+				if isIOError(err) {
+					return nil, err
+				}
+				fail(err)
+				return rep, nil
+			}
+			if h, ok := val.(*rdb.Hash); ok {
+				for _, f := range h.Fields {
+					if f.ExpireAtMs != 0 {
+						rep.SubExpires++
+					}
+				}
+			}
+			rep.Counts[rec.Kind.String()+"/"+rec.Encoding.String()]++
+			db := seen[rec.DB]
+			if db == nil {
+				db = map[uint64]struct{}{}
+				seen[rec.DB] = db
+			}
+			h := maphash.Bytes(seed, rec.Key)
+			if _, dup := db[h]; dup {
+				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, Key: rec.Key,
+					Type: strconv.Itoa(int(rec.Type)) + " (" + typeLabel(rec.Type) + ")", What: "duplicate key"})
+			}
+			db[h] = struct{}{}
+		}
+	}
+	stored, computed := dec.Checksum()
+	rep.StoredCRC, rep.ComputedCRC = stored, computed
+	switch {
+	case rep.Version < 5:
+		rep.Checksum = "none"
+	case stored == 0:
+		rep.Checksum = "disabled"
+	default:
+		rep.Checksum = "ok"
+	}
+	return rep, nil
+}
+
+// isIOError tells operational read failures (exit 1) from bad data.
+func isIOError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe)
+}
+
+func runCheck(ctx context.Context, o *checkOptions) error {
+	now, err := parseNow(o.now)
+	if err != nil {
+		return err
+	}
+	if now == 0 {
+		now = o.env.NowMs()
+	}
+	in, err := openInput(o.env, o.file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	p := o.env.NewProgress(o.g, "checking")
+	rep, err := checkFile(ctx, in, now, p, in.size)
+	p.Done()
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	rep.File = o.file
+	w := bufio.NewWriter(o.env.Out)
+	if o.g.JSON {
+		w.Write(rep.appendJSON(nil))
+	} else {
+		outPal, _ := o.env.Palettes(o.g)
+		rep.writeText(w, outPal, o.env.IsTTY.Out, o.g.Quiet)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if !rep.ok() {
+		return cli.Silent(cli.ExitInvalid)
+	}
+	return nil
+}
+
+func (r *checkReport) sortedCounts() []string {
+	ks := make([]string, 0, len(r.Counts))
+	for k := range r.Counts {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (r *checkReport) writeText(w *bufio.Writer, pal *cli.Palette, tty, quiet bool) {
+	if !quiet {
+		fmt.Fprintf(w, "[offset 0] Checking RDB file %s\n", cli.Printable(r.File))
+		if r.Version > 0 {
+			fmt.Fprintf(w, "[info] RDB version %d\n", r.Version)
+		}
+		for _, l := range r.lines {
+			fmt.Fprintln(w, l)
+		}
+	}
+	end := r.Size
+	if r.ok() {
+		switch r.Checksum {
+		case "disabled":
+			fmt.Fprintf(w, "[offset %d] RDB file was saved with checksum disabled: no check performed.\n", end)
+		case "ok":
+			fmt.Fprintf(w, "[offset %d] Checksum OK\n", end)
+		}
+		fmt.Fprintf(w, "[offset %d] %s\n", end, pal.OK.Sprint(`\o/ RDB looks OK! \o/`))
+	} else {
+		fmt.Fprintln(w, pal.Bad.Sprint("--- RDB ERROR DETECTED ---"))
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "[offset %d] %s\n", p.Offset, cli.Printable(p.What))
+			if p.Key != nil {
+				fmt.Fprintf(w, "[additional info] Reading key '%s'\n", cli.PrintableBytes(p.Key))
+			}
+			if p.Type != "" {
+				fmt.Fprintf(w, "[additional info] Reading type %s\n", p.Type)
+			}
+		}
+	}
+	fmt.Fprintf(w, "[info] %d keys read\n", r.Keys)
+	fmt.Fprintf(w, "[info] %d expires\n", r.Expires)
+	fmt.Fprintf(w, "[info] %d already expired\n", r.AlreadyExpired)
+	fmt.Fprintf(w, "[info] %d subexpires\n", r.SubExpires)
+	if quiet {
+		return
+	}
+	if r.Functions > 0 {
+		fmt.Fprintf(w, "[info] %d function libraries\n", r.Functions)
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "[warning] %s\n", cli.Printable(warn))
+	}
+	if len(r.Counts) > 0 {
+		fmt.Fprintln(w)
+		t := cli.NewTable(w, tty, "TYPE", "ENCODING", "KEYS")
+		for _, k := range r.sortedCounts() {
+			typ, enc := splitCount(k)
+			t.Append(typ, enc, strconv.FormatInt(r.Counts[k], 10))
+		}
+		t.Render()
+	}
+}
+
+func splitCount(k string) (string, string) {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '/' {
+			return k[:i], k[i+1:]
+		}
+	}
+	return k, ""
+}
+
+func (r *checkReport) appendJSON(b []byte) []byte {
+	b = append(b, `{"file":`...)
+	b = cli.AppendString(b, r.File)
+	b = append(b, `,"ok":`...)
+	b = strconv.AppendBool(b, r.ok())
+	b = append(b, `,"version":`...)
+	b = strconv.AppendInt(b, int64(r.Version), 10)
+	b = append(b, `,"aux":{`...)
+	for i, a := range r.Aux {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = cli.AppendString(b, cli.PrintableBytes(a.Key))
+		b = append(b, ':')
+		b = cli.AppendBytes(b, a.Value)
+	}
+	b = append(b, `},"dbs":[`...)
+	for i, d := range r.DBs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, d, 10)
+	}
+	b = append(b, `],"keys":`...)
+	b = strconv.AppendInt(b, r.Keys, 10)
+	b = append(b, `,"expires":`...)
+	b = strconv.AppendInt(b, r.Expires, 10)
+	b = append(b, `,"already_expired":`...)
+	b = strconv.AppendInt(b, r.AlreadyExpired, 10)
+	b = append(b, `,"subexpires":`...)
+	b = strconv.AppendInt(b, r.SubExpires, 10)
+	b = append(b, `,"functions":`...)
+	b = strconv.AppendInt(b, int64(r.Functions), 10)
+	b = append(b, `,"module_aux":[`...)
+	for i, m := range r.ModuleAux {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = cli.AppendString(b, m)
+	}
+	b = append(b, `],"types":{`...)
+	for i, k := range r.sortedCounts() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = cli.AppendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, r.Counts[k], 10)
+	}
+	b = append(b, `},"checksum":`...)
+	b = cli.AppendString(b, r.Checksum)
+	b = append(b, `,"stored_crc":"`...)
+	b = strconv.AppendUint(b, r.StoredCRC, 16)
+	b = append(b, `","computed_crc":"`...)
+	b = strconv.AppendUint(b, r.ComputedCRC, 16)
+	b = append(b, `","problems":[`...)
+	for i, p := range r.Problems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"offset":`...)
+		b = strconv.AppendInt(b, p.Offset, 10)
+		if p.Key != nil {
+			b = append(b, `,"key":`...)
+			b = cli.AppendBytes(b, p.Key)
+		}
+		if p.Type != "" {
+			b = append(b, `,"type":`...)
+			b = cli.AppendString(b, p.Type)
+		}
+		b = append(b, `,"what":`...)
+		b = cli.AppendString(b, p.What)
+		b = append(b, '}')
+	}
+	b = append(b, `],"warnings":[`...)
+	for i, w := range r.Warnings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = cli.AppendString(b, w)
+	}
+	return append(b, "]}\n"...)
+}

@@ -1,0 +1,409 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/persistkit/persistkit/format/rdb"
+	"github.com/persistkit/persistkit/format/resp"
+	"github.com/persistkit/persistkit/internal/cli"
+)
+
+type dumpOptions struct {
+	env     *cli.Env
+	g       *cli.Globals
+	file    string
+	format  string
+	dbs     []uint
+	key     string
+	types   []string
+	expired string
+	now     string
+	minSize int64
+	maxSize int64
+	output  string
+}
+
+func newDumpCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+	o := &dumpOptions{env: env, g: g}
+	cmd := &cobra.Command{
+		Use:   "dump FILE",
+		Short: "Print every key of an RDB file (JSONL, JSON, CSV, RESP or key names)",
+		Long: `dump streams the records of FILE to stdout, one at a time.
+
+Formats:
+  jsonl  (default) one JSON object per record: AUX fields, function
+         libraries, module aux data, and keys as
+         {"db","key","type","encoding","expire_at_ms","idle_s","freq","value"}.
+         Byte strings are JSON strings when valid UTF-8, else {"base64":..}.
+  json   the same objects as one JSON array
+  csv    db,key,type,encoding,expire_at_ms,size_bytes,elements
+  resp   the commands that rebuild the data (like an AOF rewrite)
+  keys   key names, one per line
+
+Keys appear in file order, including keys whose TTL has passed unless
+--expired exclude is given.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.file = args[0]
+			if o.g.JSON && !cmd.Flags().Changed("format") {
+				o.format = "jsonl"
+			}
+			return runDump(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "format", "f", "jsonl", "output format: jsonl, json, csv, resp, keys")
+	f.UintSliceVar(&o.dbs, "db", nil, "only keys of this database (repeatable)")
+	f.StringVar(&o.key, "key", "", "only keys matching this regular expression")
+	f.StringSliceVar(&o.types, "type", nil, "only keys of this type: string, list, set, zset, hash, stream, module (repeatable)")
+	f.StringVar(&o.expired, "expired", "include", "keys whose TTL passed before --now: include, exclude, only")
+	f.StringVar(&o.now, "now", "", "reference time for --expired in Unix ms (default: now)")
+	f.Int64Var(&o.minSize, "min-size", 0, "only keys whose value has at least this many payload bytes")
+	f.Int64Var(&o.maxSize, "max-size", 0, "only keys whose value has at most this many payload bytes (0: no limit)")
+	f.StringVarP(&o.output, "output", "o", "-", "write to this file instead of stdout")
+	return cmd
+}
+
+// dumpFilter decides which entries dump shows.
+type dumpFilter struct {
+	dbs     map[uint64]bool
+	key     *regexp.Regexp
+	kinds   map[rdb.Kind]bool
+	expired string
+	now     int64
+	minSize int64
+	maxSize int64
+}
+
+func (o *dumpOptions) filter() (*dumpFilter, error) {
+	f := &dumpFilter{expired: o.expired, minSize: o.minSize, maxSize: o.maxSize}
+	if len(o.dbs) > 0 {
+		f.dbs = map[uint64]bool{}
+		for _, d := range o.dbs {
+			f.dbs[uint64(d)] = true
+		}
+	}
+	if o.key != "" {
+		re, err := regexp.Compile(o.key)
+		if err != nil {
+			return nil, cli.Usagef("--key: %w", err)
+		}
+		f.key = re
+	}
+	if len(o.types) > 0 {
+		f.kinds = map[rdb.Kind]bool{}
+		for _, t := range o.types {
+			k, ok := parseKind(t)
+			if !ok {
+				return nil, cli.Usagef("--type: unknown type %q", t)
+			}
+			f.kinds[k] = true
+		}
+	}
+	switch o.expired {
+	case "include":
+	case "exclude", "only":
+		now, err := parseNow(o.now)
+		if err != nil {
+			return nil, err
+		}
+		if now == 0 {
+			now = o.env.NowMs()
+		}
+		f.now = now
+	default:
+		return nil, cli.Usagef("--expired: want include, exclude or only, got %q", o.expired)
+	}
+	if o.minSize < 0 || o.maxSize < 0 {
+		return nil, cli.Usagef("--min-size/--max-size must not be negative")
+	}
+	return f, nil
+}
+
+// any says whether some key-level filter is set (then non-key records are
+// not shown).
+func (f *dumpFilter) any() bool {
+	return f.dbs != nil || f.key != nil || f.kinds != nil || f.expired != "include" || f.minSize > 0 || f.maxSize > 0
+}
+
+func (f *dumpFilter) needsSize() bool { return f.minSize > 0 || f.maxSize > 0 }
+
+// matchEntry applies the filters known before the value is read.
+func (f *dumpFilter) matchEntry(e *rdb.Entry) bool {
+	if f.dbs != nil && !f.dbs[e.DB] {
+		return false
+	}
+	if f.kinds != nil && !f.kinds[e.Kind] {
+		return false
+	}
+	if f.key != nil && !f.key.Match(e.Key) {
+		return false
+	}
+	if f.expired != "include" {
+		exp := e.ExpireAtMs != rdb.NoExpire && e.ExpireAtMs < f.now
+		if exp != (f.expired == "only") {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *dumpFilter) matchSize(n int64) bool {
+	return n >= f.minSize && (f.maxSize == 0 || n <= f.maxSize)
+}
+
+// dumpSink is one output format.
+type dumpSink interface {
+	record(rec rdb.Record) error
+	entry(e *rdb.Entry, v rdb.Value) error
+	close() error
+}
+
+func runDump(ctx context.Context, o *dumpOptions) error {
+	filt, err := o.filter()
+	if err != nil {
+		return err
+	}
+	switch o.format {
+	case "jsonl", "json", "csv", "resp", "keys":
+	default:
+		return cli.Usagef("--format: want jsonl, json, csv, resp or keys, got %q", o.format)
+	}
+	in, err := openInput(o.env, o.file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := o.env.OpenOutput(o.output, false, true)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	bw := bufio.NewWriterSize(out, 256<<10)
+	var sink dumpSink
+	switch o.format {
+	case "jsonl":
+		sink = &jsonSink{w: bw}
+	case "json":
+		sink = &jsonSink{w: bw, array: true}
+	case "csv":
+		sink = newCSVSink(bw)
+	case "resp":
+		sink = newRESPSink(bw)
+	case "keys":
+		sink = &keysSink{w: bw}
+	}
+	needValue := o.format != "keys" || filt.needsSize()
+	p := o.env.NewProgress(o.g, "dumping")
+	dec := rdb.NewDecoder(in, nil)
+	derr := func() error {
+		for n := 0; ; n++ {
+			if n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				p.Update(in.count.N, in.size)
+			}
+			rec, err := dec.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			e, ok := rec.(*rdb.Entry)
+			if !ok {
+				if !filt.any() {
+					if err := sink.record(rec); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !filt.matchEntry(e) {
+				continue
+			}
+			var v rdb.Value
+			if needValue {
+				if v, err = dec.Value(); err != nil {
+					return err
+				}
+				if filt.needsSize() && !filt.matchSize(valueSize(v)) {
+					continue
+				}
+			}
+			if err := sink.entry(e, v); err != nil {
+				return err
+			}
+		}
+	}()
+	p.Done()
+	// Flush what was decoded before a failure: a partial dump of a damaged
+	// file is still useful, and the exit code says it is incomplete.
+	cerr := sink.close()
+	if ferr := bw.Flush(); cerr == nil {
+		cerr = ferr
+	}
+	if derr != nil {
+		return fmt.Errorf("%s: %w", o.file, derr)
+	}
+	if cerr != nil {
+		return cerr
+	}
+	return out.Commit()
+}
+
+// jsonSink writes the canonical JSON, one object per line, or as an array.
+type jsonSink struct {
+	w     *bufio.Writer
+	array bool
+	n     int
+	buf   []byte
+}
+
+func (s *jsonSink) start() {
+	s.buf = s.buf[:0]
+	if s.array {
+		if s.n == 0 {
+			s.buf = append(s.buf, "[\n"...)
+		} else {
+			s.buf = append(s.buf, ",\n"...)
+		}
+	}
+	s.n++
+}
+
+func (s *jsonSink) record(rec rdb.Record) error {
+	s.start()
+	b, ok := cli.AppendRecord(s.buf, rec)
+	if !ok {
+		if s.array { // undo the separator
+			s.n--
+		}
+		return nil
+	}
+	if !s.array {
+		b = append(b, '\n')
+	}
+	s.buf = b
+	_, err := s.w.Write(b)
+	return err
+}
+
+func (s *jsonSink) entry(e *rdb.Entry, v rdb.Value) error {
+	s.start()
+	b := cli.AppendEntry(s.buf, e, v)
+	if !s.array {
+		b = append(b, '\n')
+	}
+	s.buf = b
+	_, err := s.w.Write(b)
+	return err
+}
+
+func (s *jsonSink) close() error {
+	if !s.array {
+		return nil
+	}
+	if s.n == 0 {
+		_, err := s.w.WriteString("[]\n")
+		return err
+	}
+	_, err := s.w.WriteString("\n]\n")
+	return err
+}
+
+// csvSink writes one row per key; non-UTF-8 keys become base64:<...>.
+type csvSink struct {
+	w *csv.Writer
+}
+
+func newCSVSink(w io.Writer) *csvSink {
+	s := &csvSink{w: csv.NewWriter(w)}
+	s.w.Write([]string{"db", "key", "type", "encoding", "expire_at_ms", "size_bytes", "elements"})
+	return s
+}
+
+func (s *csvSink) record(rdb.Record) error { return nil }
+
+func (s *csvSink) entry(e *rdb.Entry, v rdb.Value) error {
+	exp := ""
+	if e.ExpireAtMs != rdb.NoExpire {
+		exp = strconv.FormatInt(e.ExpireAtMs, 10)
+	}
+	return s.w.Write([]string{
+		strconv.FormatUint(e.DB, 10), textKey(e.Key), e.Kind.String(), e.Encoding.String(), exp,
+		strconv.FormatInt(valueSize(v), 10), strconv.FormatInt(valueLen(v), 10),
+	})
+}
+
+func (s *csvSink) close() error {
+	s.w.Flush()
+	return s.w.Error()
+}
+
+// textKey is a key for text formats: as is when valid UTF-8, else
+// base64:<...>.
+func textKey(k []byte) string {
+	if utf8.Valid(k) {
+		return string(k)
+	}
+	return "base64:" + base64.StdEncoding.EncodeToString(k)
+}
+
+// keysSink prints key names, quoted when not printable.
+type keysSink struct{ w *bufio.Writer }
+
+func (s *keysSink) record(rdb.Record) error { return nil }
+func (s *keysSink) entry(e *rdb.Entry, _ rdb.Value) error {
+	s.w.WriteString(cli.PrintableBytes(e.Key))
+	return s.w.WriteByte('\n')
+}
+func (s *keysSink) close() error { return nil }
+
+// respSink writes the commands that rebuild each key.
+type respSink struct {
+	w     *resp.Writer
+	rw    *rewriter
+	curDB int64
+}
+
+func newRESPSink(w io.Writer) *respSink {
+	rw := resp.NewWriter(w)
+	return &respSink{w: rw, rw: &rewriter{w: rw}, curDB: -1}
+}
+
+func (s *respSink) record(rec rdb.Record) error {
+	if f, ok := rec.(*rdb.Function); ok {
+		return s.w.WriteCommand([]byte("FUNCTION"), []byte("LOAD"), f.Code)
+	}
+	return nil
+}
+
+func (s *respSink) entry(e *rdb.Entry, v rdb.Value) error {
+	if int64(e.DB) != s.curDB {
+		s.curDB = int64(e.DB)
+		if err := s.w.WriteCommand([]byte("SELECT"), strconv.AppendUint(nil, e.DB, 10)); err != nil {
+			return err
+		}
+	}
+	return s.rw.key(e.Key, v, e.ExpireAtMs)
+}
+
+func (s *respSink) close() error {
+	if err := s.rw.err; err != nil && !errors.Is(err, errSkipped) {
+		return err
+	}
+	return s.w.Flush()
+}

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/persistkit/persistkit/internal/cli"
+)
+
+func newConvertCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+	return &cobra.Command{Use: "convert"}
+}
+func newStatsCmd(env *cli.Env, g *cli.Globals) *cobra.Command  { return &cobra.Command{Use: "stats"} }
+func newMemoryCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "memory"} }
+func newDiffCmd(env *cli.Env, g *cli.Globals) *cobra.Command   { return &cobra.Command{Use: "diff"} }
+func runFix(ctx context.Context, o *checkOptions) error {
+	return cli.Usagef("--fix: not implemented yet")
+}
