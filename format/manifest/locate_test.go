@@ -60,7 +60,7 @@ func TestLocate(t *testing.T) {
 		want  want
 	}{
 		{"complete", map[string]string{
-			"a.manifest": "file a.1.base.rdb seq 1 type b\nfile a.1.incr.aof seq 1 type i\nfile a.2.incr.aof seq 2 type i\n",
+			"a.manifest":   "file a.1.base.rdb seq 1 type b\nfile a.1.incr.aof seq 1 type i\nfile a.2.incr.aof seq 2 type i\n",
 			"a.1.base.rdb": "REDIS0011", "a.1.incr.aof": "*1\r\n$5\r\nMULTI\r\n", "a.2.incr.aof": "",
 		}, "", want{load: []string{"a.1.base.rdb", "a.1.incr.aof", "a.2.incr.aof"}}},
 		{"history not loaded, may be missing", map[string]string{
