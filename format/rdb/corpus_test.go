@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -356,6 +356,7 @@ func compareTruth(t *testing.T, truth *corpusTruth, ents []decEntry, checkExpire
 			t.Errorf("extra key db%d %q", k.db, k.key)
 		}
 	}
+	t.Logf("comparing %d keys with truth", len(want))
 	for k, tk := range want {
 		de, ok := ours[k]
 		if !ok {
@@ -401,5 +402,74 @@ func compareTruth(t *testing.T, truth *corpusTruth, ents []decEntry, checkExpire
 	}
 }
 
-var _ = errors.Is
-var _ = math.NaN
+// TestCorpusCorrupt decodes every corrupted file: each must fail with a
+// typed *FormatError at an offset inside the file, never succeed or panic.
+// The offsets are compared loosely with redis-check-rdb's.
+func TestCorpusCorrupt(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(decCorpusDir, "*", "corrupt", "rdb", "*.rdb"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corrupt files: %v", err)
+	}
+	offRE := regexp.MustCompile(`(?m)^\[offset (\d+)\] (.*)$`)
+	for _, path := range files {
+		name := strings.TrimPrefix(path, decCorpusDir+"/")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = decodeAllValues(data, &DecodeOptions{Deep: true})
+			if err == nil {
+				t.Fatal("decoded without error")
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FormatError", err)
+			}
+			if fe.Offset < 0 || fe.Offset > int64(len(data)) {
+				t.Errorf("offset %d outside the file (%d bytes)", fe.Offset, len(data))
+			}
+			check, _ := os.ReadFile(strings.TrimSuffix(path, ".rdb") + ".check-rdb.txt")
+			m := offRE.FindAllStringSubmatch(string(check), -1)
+			theirs := "?"
+			for _, l := range m {
+				theirs = l[1] + " " + l[2] // the last offset line is the error
+			}
+			base := filepath.Base(path)
+			switch {
+			case strings.HasPrefix(base, "trunc-"):
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("truncation: %v does not wrap io.ErrUnexpectedEOF", err)
+				}
+			case strings.Contains(string(check), "RDB CRC error"):
+				// We also reject score text that is not a number, which
+				// Redis' strtod would read as a prefix.
+				if !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrCorrupt) {
+					t.Errorf("check-rdb reports a CRC error, we: %v", err)
+				}
+			case !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrChecksum):
+				t.Errorf("untyped cause: %v", err)
+			}
+			t.Logf("ours: %v | redis-check-rdb: %s", err, theirs)
+		})
+	}
+}
+
+// decodeAllValues decodes every record and value, returning the first error.
+func decodeAllValues(data []byte, opt *DecodeOptions) error {
+	d := NewDecoder(bytes.NewReader(data), opt)
+	for {
+		rec, err := d.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, ok := rec.(*Entry); ok {
+			if _, err := d.Value(); err != nil {
+				return err
+			}
+		}
+	}
+}
