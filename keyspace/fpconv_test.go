@@ -64,11 +64,11 @@ func TestFpconvProperty(t *testing.T) {
 			t.Fatalf("fpconvDtoa(%b) = %q does not round-trip", d, got)
 		}
 		short := strconv.FormatFloat(d, 'e', -1, 64)
-		gs, _ := strconv.ParseFloat(got, 64)
-		if len(digitsOf(got)) != len(digitsOf(short)) && gs == d {
+		if digitsOf(got) != digitsOf(short) {
 			differ++
 		}
 	}
+	t.Logf("%d of %d random doubles differ from the shortest digits", differ, n)
 	if differ > n/100 {
 		t.Errorf("%d of %d differ in digit count from the shortest form", differ, n)
 	}
