@@ -32,6 +32,8 @@ type dumpOptions struct {
 	minSize int64
 	maxSize int64
 	output  string
+	// keepDeadFields keeps hash fields whose TTL passed before the save.
+	keepDeadFields bool
 }
 
 func newDumpCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
@@ -52,7 +54,11 @@ Formats:
   keys   key names, one per line
 
 Keys appear in file order, including keys whose TTL has passed unless
---expired exclude is given.`,
+--expired exclude is given. Hash fields whose TTL had already passed when
+the file was saved (per its ctime AUX field, to the second) are left out,
+as every server loading the file drops them, and a hash left without
+fields is left out entirely; --keep-expired-fields shows them. With
+--expired exclude, fields expired before --now are left out too.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
@@ -72,6 +78,7 @@ Keys appear in file order, including keys whose TTL has passed unless
 	f.Int64Var(&o.minSize, "min-size", 0, "only keys whose value has at least this many payload bytes")
 	f.Int64Var(&o.maxSize, "max-size", 0, "only keys whose value has at most this many payload bytes (0: no limit)")
 	f.StringVarP(&o.output, "output", "o", "-", "write to this file instead of stdout")
+	f.BoolVar(&o.keepDeadFields, "keep-expired-fields", false, "keep hash fields whose TTL had passed when the file was saved")
 	return cmd
 }
 
@@ -84,6 +91,8 @@ type dumpFilter struct {
 	now     int64
 	minSize int64
 	maxSize int64
+	// fieldCutoff drops hash fields with a TTL before it (0: keep all).
+	fieldCutoff int64
 }
 
 func (o *dumpOptions) filter() (*dumpFilter, error) {
@@ -122,6 +131,9 @@ func (o *dumpOptions) filter() (*dumpFilter, error) {
 			now = o.env.NowMs()
 		}
 		f.now = now
+		if o.expired == "exclude" {
+			f.fieldCutoff = now
+		}
 	default:
 		return nil, cli.Usagef("--expired: want include, exclude or only, got %q", o.expired)
 	}
@@ -161,6 +173,30 @@ func (f *dumpFilter) matchEntry(e *rdb.Entry) bool {
 
 func (f *dumpFilter) matchSize(n int64) bool {
 	return n >= f.minSize && (f.maxSize == 0 || n <= f.maxSize)
+}
+
+// dropDeadFields returns h without the fields whose TTL is before cutoff,
+// or nil when none is left (Redis skips empty hashes on load).
+func dropDeadFields(h *rdb.Hash, cutoff int64) rdb.Value {
+	dead := 0
+	for _, f := range h.Fields {
+		if f.ExpireAtMs != 0 && f.ExpireAtMs < cutoff {
+			dead++
+		}
+	}
+	if dead == 0 {
+		return h
+	}
+	if dead == len(h.Fields) {
+		return nil
+	}
+	live := &rdb.Hash{Fields: make([]rdb.HashField, 0, len(h.Fields)-dead)}
+	for _, f := range h.Fields {
+		if f.ExpireAtMs == 0 || f.ExpireAtMs >= cutoff {
+			live.Fields = append(live.Fields, f)
+		}
+	}
+	return live
 }
 
 // dumpSink is one output format.
@@ -223,6 +259,13 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 				return err
 			}
 			e, ok := rec.(*rdb.Entry)
+			if a, isAux := rec.(*rdb.Aux); isAux && string(a.Key) == "ctime" && !o.keepDeadFields {
+				// ctime has second resolution and the save happened within
+				// that second: fields expired before its end were dead.
+				if sec, err := strconv.ParseInt(string(a.Value), 10, 64); err == nil && sec > 0 && sec < 1<<40 {
+					filt.fieldCutoff = max(filt.fieldCutoff, (sec+1)*1000)
+				}
+			}
 			if !ok {
 				if !filt.any() {
 					if err := sink.record(rec); err != nil {
@@ -235,9 +278,15 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 				continue
 			}
 			var v rdb.Value
-			if needValue {
+			// Hashes may have dead fields, or be dead altogether.
+			if needValue || (e.Kind == rdb.KindHash && filt.fieldCutoff > 0) {
 				if v, err = dec.Value(); err != nil {
 					return err
+				}
+				if h, isHash := v.(*rdb.Hash); isHash && filt.fieldCutoff > 0 {
+					if v = dropDeadFields(h, filt.fieldCutoff); v == nil {
+						continue
+					}
 				}
 				if filt.needsSize() && !filt.matchSize(valueSize(v)) {
 					continue
