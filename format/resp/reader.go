@@ -147,7 +147,7 @@ func (r *Reader) Next() (Command, error) {
 		if p[0] != '#' {
 			break
 		}
-		line, err := r.readLine(start, startLine, "annotation")
+		line, err := r.readLine(start, startLine, "annotation", '#')
 		if err != nil {
 			return Command{}, err
 		}
@@ -156,7 +156,7 @@ func (r *Reader) Next() (Command, error) {
 	cmd.Offset, cmd.Line, cmd.RecordOffset = start, startLine, r.off
 
 	lineOff, lineNo := r.off, r.line
-	line, err := r.readLine(start, startLine, "argument count")
+	line, err := r.readLine(start, startLine, "argument count", '*')
 	if err != nil {
 		return Command{}, err
 	}
@@ -202,7 +202,7 @@ func (r *Reader) readBulk(start, startLine, i int64) error {
 	lineOff := r.off
 	r.syncLines()
 	lineNo := r.line
-	line, err := r.readLine(start, startLine, "argument length")
+	line, err := r.readLine(start, startLine, "argument length", '$')
 	if err != nil {
 		return err
 	}
@@ -269,8 +269,13 @@ func (r *Reader) syncLines() {
 	}
 }
 
-// readLine reads one '\n'-terminated line and advances the position.
-func (r *Reader) readLine(start, startLine int64, what string) ([]byte, error) {
+// readLine reads one '\n'-terminated line that must start with prefix and
+// advances the position. A wrong first byte is a format error even when the
+// line is cut by the end of input (trailing garbage is not a torn record).
+func (r *Reader) readLine(start, startLine int64, what string, prefix byte) ([]byte, error) {
+	if p, _ := r.br.Peek(1); len(p) == 1 && p[0] != prefix {
+		return nil, r.fail(r.off, start, r.line, what, fmt.Errorf("%w: expected '%c', found %s", ErrFormat, prefix, quoteByte(p[0])))
+	}
 	line, err := r.br.ReadSlice('\n')
 	switch {
 	case err == nil && len(line) <= r.lim.MaxLineLen:
@@ -320,7 +325,7 @@ func parseHeader(line []byte, prefix byte, limit int64) (int64, error) {
 		if c < '0' || c > '9' {
 			return 0, fmt.Errorf("%w: expected \"%c<number>\\r\\n\", found %q", ErrFormat, prefix, clip(line))
 		}
-		if n > (limit-int64(c-'0'))/10 {
+		if d := int64(c - '0'); limit < d || n > (limit-d)/10 {
 			return 0, fmt.Errorf("%w: %q exceeds %d", ErrLimit, clip(line[:len(line)-2]), limit)
 		}
 		n = n*10 + int64(c-'0')
