@@ -52,14 +52,33 @@ if command -v redis-server >/dev/null 2>&1; then
 	echo "redis: $(redis-server --version)"
 fi
 
+# Every step runs even after a failure, so one run shows all problems; the
+# exit status is non-zero if any step failed.
+failed=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed_n=0
+failed_n=0
+# count adds go test's per-package "ok"/"FAIL" lines from $log to the totals.
+count() {
+	passed_n=$((passed_n + $(grep -cE '^ok[[:space:]]' "$log" || true)))
+	failed_n=$((failed_n + $(grep -cE '^FAIL[[:space:]]' "$log" || true)))
+}
+
 step "check (vet, gofmt, import rules)"
-bash scripts/check.sh
+bash scripts/check.sh || failed+=(check)
 
 step "go build ./..."
-go build ./...
+go build ./... || failed+=(build)
 
 step "go test -race -tags integration ./..."
-go test -race -tags integration -timeout 15m ./...
+if ! go test -race -tags integration -timeout 15m ./... 2>&1 | tee "$log"; then
+	failed+=(test)
+	# A package that does not build prints "FAIL pkg [build failed]"; one
+	# that panics prints only FAIL; make sure the failure is counted.
+	grep -qE '^FAIL[[:space:]]' "$log" || failed_n=$((failed_n + 1))
+fi
+count
 
 # --- fuzz smoke: every Fuzz* function in every _test.go ---
 fuzztime=${FUZZTIME:-10s}
@@ -74,8 +93,20 @@ if [ "$fuzztime" != 0 ]; then
 	while read -r dir name; do
 		[ -n "$name" ] || continue
 		echo "--- fuzz $name (./$dir)"
-		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "./$dir" </dev/null
+		if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "./$dir" </dev/null 2>&1 | tee "$log"; then
+			failed+=("fuzz:$name")
+			grep -qE '^FAIL[[:space:]]' "$log" || failed_n=$((failed_n + 1))
+		fi
+		count
 	done <<<"$targets"
 fi
 
-step "all passed in $(($(date +%s) - start))s"
+elapsed=$(($(date +%s) - start))
+if [ ${#failed[@]} -ne 0 ]; then
+	step "FAILED after ${elapsed}s: ${failed[*]}"
+else
+	step "all steps passed in ${elapsed}s"
+fi
+# Plain closing line: go test packages plus fuzz targets.
+echo "packages: ${passed_n} passed, ${failed_n} failed"
+[ ${#failed[@]} -eq 0 ]
