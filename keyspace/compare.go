@@ -12,6 +12,7 @@ import (
 // DiffKind says how two keyspaces differ at one key.
 type DiffKind uint8
 
+// Kinds of [Difference].
 const (
 	DiffMissing   DiffKind = iota // key only in a
 	DiffExtra                     // key only in b

@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -229,4 +230,35 @@ func TestCorpusDigest(t *testing.T) {
 		}
 	}
 	t.Logf("corpus digest: %d/%d files pass", passed, len(cases))
+}
+
+func benchFile(b *testing.B) []byte {
+	data, err := os.ReadFile(filepath.Join(corpusDir, "7.4.1", "types-large", "dump.rdb"))
+	if err != nil {
+		b.Skip("corpus not present")
+	}
+	return data
+}
+
+func BenchmarkLoadRDB(b *testing.B) {
+	data := benchFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := LoadRDB(context.Background(), bytes.NewReader(data), New(0), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDigest(b *testing.B) {
+	data := benchFile(b)
+	s := New(0)
+	if err := LoadRDB(context.Background(), bytes.NewReader(data), s, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Digest(DigestOptions{})
+	}
 }

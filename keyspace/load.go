@@ -106,6 +106,10 @@ func loadEntry(dec *rdb.Decoder, e *rdb.Entry, s *Store, drop bool) error {
 			Err: fmt.Errorf("%w: db %d out of range (databases %d)", rdb.ErrUnsupported, e.DB, NumDBs)}
 	}
 	db := s.DBs[e.DB]
+	if db == nil {
+		db = &DB{Keys: map[string]*Object{}}
+		s.DBs[e.DB] = db
+	}
 	if _, dup := db.Keys[string(e.Key)]; dup {
 		return &rdb.FormatError{Offset: e.Offset, Key: e.Key, Context: "key",
 			Err: fmt.Errorf("%w: %w key", rdb.ErrCorrupt, ErrDuplicate)}
