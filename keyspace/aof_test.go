@@ -1,0 +1,143 @@
+package keyspace
+
+import (
+	"context"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// aofTargets lists every aof-* directory of the corpus (corrupt/ excluded)
+// with the path corpus_eval.py hands to aoftool.
+func aofTargets(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if d.Name() == "corrupt" || d.Name() == "redis-assets" {
+			return filepath.SkipDir
+		}
+		if !strings.HasPrefix(d.Name(), "aof-") {
+			return nil
+		}
+		rel, _ := filepath.Rel(corpusDir, path)
+		if st, err := os.Stat(filepath.Join(path, "appendonlydir")); err == nil && st.IsDir() {
+			out[rel] = filepath.Join(path, "appendonlydir")
+		} else if _, err := os.Stat(filepath.Join(path, "appendonly.aof")); err == nil {
+			out[rel] = filepath.Join(path, "appendonly.aof")
+		}
+		return filepath.SkipDir
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCorpusAOFReplay replays every corpus AOF and checks DEBUG DIGEST and
+// each key's DIGEST-VALUE against the server that loaded it, and against
+// the server's own SAVE after loading (dump-after-load.rdb).
+func TestCorpusAOFReplay(t *testing.T) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skip("corpus not present")
+	}
+	targets := aofTargets(t)
+	if len(targets) == 0 {
+		t.Fatal("no AOF targets")
+	}
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	passed := 0
+	for _, name := range names {
+		target := targets[name]
+		ok := t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(corpusDir, name)
+			tr := readTruth(t, filepath.Join(dir, "truth.json"))
+			want := readDigest(t, filepath.Join(dir, "digest.txt"))
+			opt := DigestOptions{RedisVersion: tr.redisVersion()}
+			s := New(0)
+			res, err := ReplayAOF(context.Background(), target, s, &ReplayOptions{Strict: true})
+			if err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			if res.Truncated {
+				t.Errorf("unexpected truncation at %d in %s", res.TruncatedAt, res.TruncatedFile)
+			}
+			if s.Len() == 0 || res.Commands == 0 {
+				t.Fatalf("nothing replayed: %d keys, %d commands", s.Len(), res.Commands)
+			}
+			s.NowMs = tr.loadNow()
+			got := s.Digest(opt)
+			if hex.EncodeToString(got[:]) != want.total {
+				t.Errorf("digest %x, want %s", got, want.total)
+				seen := map[string]bool{}
+				for db, d := range s.DBs {
+					for _, k := range d.SortedKeys() {
+						o := d.Keys[k]
+						if s.expired(o) {
+							continue
+						}
+						id := "db" + strconv.Itoa(db) + " " + k
+						seen[id] = true
+						dv := DigestValue([]byte(k), o, opt)
+						if w, ok := want.keys[id]; !ok {
+							t.Errorf("extra key %q", id)
+						} else if hex.EncodeToString(dv[:]) != w {
+							t.Errorf("key %q: value digest %x, want %s (%s %q)", id, dv, w, o.Kind, clip(o))
+						}
+					}
+				}
+				for id := range want.keys {
+					if !seen[id] {
+						t.Errorf("missing key %q", id)
+					}
+				}
+			}
+
+			// The server's own SAVE after loading must digest the same.
+			f, err := os.Open(filepath.Join(dir, "dump-after-load.rdb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r := New(tr.loadNow())
+			if err := LoadRDB(context.Background(), f, r, nil); err != nil {
+				t.Fatalf("dump-after-load.rdb: %v", err)
+			}
+			if rd := r.Digest(opt); rd != got {
+				t.Errorf("dump-after-load.rdb digest %x, replay %x", rd, got)
+			}
+		})
+		if ok {
+			passed++
+		}
+	}
+	t.Logf("AOF corpus: %d/%d targets pass", passed, len(names))
+}
+
+func clip(o *Object) string {
+	var s string
+	switch {
+	case o.Str != nil:
+		s = string(o.Str)
+	default:
+		s = ""
+	}
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s
+}
