@@ -7,7 +7,7 @@ import (
 
 func TestCheck(t *testing.T) {
 	const (
-		ping  = "*1\r\n$4\r\nPING\r\n" // 14 bytes, 3 CRLFs
+		ping  = "*1\r\n$4\r\nPING\r\n"  // 14 bytes, 3 CRLFs
 		multi = "*1\r\n$5\r\nMULTI\r\n" // 15 bytes
 		exec  = "*1\r\n$4\r\nEXEC\r\n"  // 14 bytes
 	)
