@@ -133,8 +133,9 @@ cp "$work/dump.rdb" "$out/dump.rdb"
 {
 	echo "DEBUG DIGEST $("$cli" -s "$sock" DEBUG DIGEST)"
 	# Keys here are plain ASCII without spaces; sort by bytes like the corpus.
-	"$cli" -s "$sock" --scan | LC_ALL=C sort | while read -r key; do
-		echo "db0 $key $("$cli" -s "$sock" DEBUG DIGEST-VALUE "$key")"
-	done
+	# One redis-cli for all keys: its replies come back in order.
+	keys=$("$cli" -s "$sock" --scan | LC_ALL=C sort)
+	paste -d ' ' <(sed 's/^/db0 /' <<<"$keys") \
+		<(sed 's/^/DEBUG DIGEST-VALUE /' <<<"$keys" | "$cli" -s "$sock")
 } >"$out/digest.txt"
 echo "gen-fixtures: redis-server $version: wrote $out/dump.rdb ($(wc -c <"$out/dump.rdb") bytes) and $out/digest.txt ($(($(wc -l <"$out/digest.txt") - 1)) keys)"

@@ -5,7 +5,9 @@ package redistest
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -120,4 +122,40 @@ func digestOf(t *testing.T, s *Server) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestGenFixtures runs scripts/gen-fixtures.sh and checks that the fixture it
+// makes has exactly the digests recorded in the corpus for Debian's 7.0.15.
+func TestGenFixtures(t *testing.T) {
+	Require(t)
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		t.Skip("redis-cli not found (apt-get install redis-tools)")
+	}
+	out, err := exec.Command(Binary(), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), " v=7.0.") {
+		t.Skipf("gen-fixtures.sh targets Redis 7.0; have %s", out)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("bash", "../../scripts/gen-fixtures.sh", dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gen-fixtures.sh: %v\n%s", err, b)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "digest.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(corpus, "7.0.15-debian", "types-small", "digest.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("digest.txt differs from the corpus:\n got:\n%s\nwant:\n%s", got, want)
+	}
+	// The RDB must load and digest the same in a real server.
+	if d := digestOf(t, LoadRDB(t, filepath.Join(dir, "dump.rdb"))); !strings.Contains(string(want), d) {
+		t.Errorf("reloaded generated RDB: digest %s not in corpus digest.txt", d)
+	}
 }
