@@ -18,17 +18,18 @@ type DigestOptions struct {
 
 // digestRules are the version-dependent parts of the digest (digest.md §7).
 type digestRules struct {
-	fpconv  bool // zset scores via fpconv_dtoa (>= 7.2) instead of %.17g
-	hexpire bool // hash fields with a TTL add "!!hexpire!!" (>= 7.4)
+	lpIntZero bool // listpack zsets store -0.0 as the integer 0 (>= 7.0)
+	fpconv    bool // zset scores via fpconv_dtoa (>= 7.2) instead of %.17g
+	hexpire   bool // hash fields with a TTL add "!!hexpire!!" (>= 7.4)
 }
 
 func (opt DigestOptions) rules() digestRules {
 	major, minor, ok := parseVersion(opt.RedisVersion)
 	if !ok {
-		return digestRules{fpconv: true, hexpire: true}
+		return digestRules{lpIntZero: true, fpconv: true, hexpire: true}
 	}
 	v := major*100 + minor
-	return digestRules{fpconv: v >= 702, hexpire: v >= 704}
+	return digestRules{lpIntZero: v >= 700, fpconv: v >= 702, hexpire: v >= 704}
 }
 
 // parseVersion reads "X.Y" or "X.Y.Z" (an optional "redis-"/"valkey-"
@@ -135,9 +136,13 @@ func valueDigest(d *digest, o *Object, r digestRules) {
 		}
 	case rdb.KindZSet:
 		var buf []byte
+		zeroNeg := r.lpIntZero && o.Encoding == rdb.EncSkiplist && zsetFitsListpack(o)
 		for m, score := range o.ZSet {
 			var e digest
 			e.mixString(m)
+			if zeroNeg && score == 0 {
+				score = 0 // -0.0 became the listpack integer 0
+			}
 			buf = scoreText(buf[:0], score, r)
 			e.mix(buf)
 			d.xor(e[:])
@@ -175,6 +180,22 @@ func valueDigest(d *digest, o *Object, r digestRules) {
 	if o.HasTTL() {
 		d.xor([]byte("!!expire!!"))
 	}
+}
+
+// zsetFitsListpack says whether a server with default thresholds
+// (zset-max-listpack-entries 128, -value 64) converts a skiplist zset to a
+// listpack when loading it. Since 7.0 a listpack stores integral scores as
+// integers (zzlInsertAt, double2ll), so -0.0 turns into 0 on the way.
+func zsetFitsListpack(o *Object) bool {
+	if len(o.ZSet) > 128 {
+		return false
+	}
+	for m := range o.ZSet {
+		if len(m) > 64 {
+			return false
+		}
+	}
+	return true
 }
 
 // scoreText is the zset score as the digest hashes it.

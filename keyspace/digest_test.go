@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"encoding/hex"
+	"math"
 	"testing"
 
 	"github.com/persistkit/persistkit/format/rdb"
@@ -165,5 +166,29 @@ func TestDigestModule(t *testing.T) {
 	o.ExpireAtMs = 4102444800123
 	if got := hexOf(DigestValue(nil, o, DigestOptions{})); got != "60deeedb68451de74764a3893712e32c4a862438" {
 		t.Errorf("module with TTL = %s", got)
+	}
+}
+
+// A small skiplist zset is converted to a listpack when a >= 7.0 server
+// loads it, and the listpack stores -0.0 as the integer 0.
+func TestDigestNegativeZero(t *testing.T) {
+	neg := math.Copysign(0, -1)
+	mk := func(enc rdb.Encoding, score float64) *Object {
+		z := NewObject(rdb.KindZSet)
+		z.Encoding = enc
+		z.ZSet["m"] = score
+		return z
+	}
+	for _, ver := range []string{"6.2", "7.0", "7.4"} {
+		opt := DigestOptions{RedisVersion: ver}
+		zero := DigestValue(nil, mk(rdb.EncListpack, 0), opt)
+		lp := DigestValue(nil, mk(rdb.EncListpack, neg), opt)
+		sl := DigestValue(nil, mk(rdb.EncSkiplist, neg), opt)
+		if lp == zero {
+			t.Errorf("%s: listpack -0 from the file must hash as -0", ver)
+		}
+		if (sl == zero) != (ver != "6.2") {
+			t.Errorf("%s: small skiplist -0 hashes as 0: %v", ver, sl == zero)
+		}
 	}
 }
