@@ -111,7 +111,12 @@ func (r *rewriter) key(key []byte, v rdb.Value, exp int64) error {
 // (XCLAIM ... JUSTID FORCE) and consumers.
 func (r *rewriter) stream(key []byte, s *rdb.Stream) error {
 	if len(s.Entries) == 0 {
-		if err := r.cmd(b("XADD"), key, b("MAXLEN"), b("0"), fmtID(s.LastID), b("x"), b("y")); err != nil {
+		// XADD refuses 0-0; XSETID below moves the last ID back.
+		id := s.LastID
+		if id == (rdb.StreamID{}) {
+			id.Seq = 1
+		}
+		if err := r.cmd(b("XADD"), key, b("MAXLEN"), b("0"), fmtID(id), b("x"), b("y")); err != nil {
 			return err
 		}
 	}

@@ -25,7 +25,7 @@ func (e *Env) NewProgress(g *Globals, label string) Progress {
 	if !e.IsTTY.Err || g.JSON || g.Quiet {
 		return nopProgress{}
 	}
-	return &textProgress{w: e.Err, label: label, now: e.now, every: 200 * time.Millisecond}
+	return &textProgress{w: e.Err, label: label, now: e.now, every: 200 * time.Millisecond, start: e.now()}
 }
 
 func (e *Env) now() time.Time {
@@ -40,6 +40,7 @@ type textProgress struct {
 	label  string
 	now    func() time.Time
 	every  time.Duration
+	start  time.Time // nothing is shown for quick operations
 	last   time.Time
 	shown  bool
 	closed bool
@@ -47,7 +48,7 @@ type textProgress struct {
 
 func (p *textProgress) Update(done, total int64) {
 	t := p.now()
-	if p.closed || (!p.last.IsZero() && t.Sub(p.last) < p.every) {
+	if p.closed || t.Sub(p.start) < 500*time.Millisecond || (!p.last.IsZero() && t.Sub(p.last) < p.every) {
 		return
 	}
 	p.last = t
