@@ -113,3 +113,25 @@ func TestFormatG17(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFpconv checks that both score formats round-trip every double.
+func FuzzFpconv(f *testing.F) {
+	for _, d := range []float64{0.1, 1e21, 5e-324, math.MaxFloat64, -2.5, 1e-7, 3.0000000000000004} {
+		f.Add(math.Float64bits(d))
+	}
+	f.Fuzz(func(t *testing.T, bits uint64) {
+		d := math.Float64frombits(bits)
+		if math.IsNaN(d) || math.IsInf(d, 0) {
+			return
+		}
+		for name, s := range map[string]string{
+			"fpconv": string(fpconvDtoa(nil, d)),
+			"g17":    string(formatG17(nil, d)),
+		} {
+			back, err := strconv.ParseFloat(s, 64)
+			if err != nil || math.Float64bits(back) != bits {
+				t.Fatalf("%s(%b) = %q does not round-trip", name, d, s)
+			}
+		}
+	})
+}
