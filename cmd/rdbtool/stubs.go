@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 
 	"github.com/persistkit/persistkit/internal/cli"
@@ -14,6 +12,3 @@ func newConvertCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
 func newStatsCmd(env *cli.Env, g *cli.Globals) *cobra.Command  { return &cobra.Command{Use: "stats"} }
 func newMemoryCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "memory"} }
 func newDiffCmd(env *cli.Env, g *cli.Globals) *cobra.Command   { return &cobra.Command{Use: "diff"} }
-func runFix(ctx context.Context, o *checkOptions) error {
-	return cli.Usagef("--fix: not implemented yet")
-}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/persistkit/persistkit/format/rdb"
+	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
+)
+
+// salvage is the result of check --fix.
+type salvage struct {
+	Version     int
+	Kept        int64
+	DroppedKeys []checkProblem // keys whose record was found but failed
+	Dropped     [][2]int64     // byte ranges [start, end) skipped
+	Problems    []checkProblem
+}
+
+// runFix salvages FILE: it reads the file into memory (resynchronising
+// needs random access), keeps every record that decodes completely and
+// validates, and after damage scans forward for the next plausible record.
+func runFix(ctx context.Context, o *checkOptions) error {
+	if o.inPlace == (o.output != "") {
+		return cli.Usagef("--fix needs exactly one of -o OUT or --in-place")
+	}
+	if o.file == "-" && o.inPlace {
+		return cli.Usagef("--in-place needs a file, not stdin")
+	}
+	var data []byte
+	var err error
+	if o.file == "-" {
+		data, err = io.ReadAll(o.env.In)
+	} else {
+		data, err = os.ReadFile(o.file)
+	}
+	if err != nil {
+		return err
+	}
+	dst := o.output
+	if o.inPlace {
+		dst = o.file
+		// Keep the original first: FILE.bak, written atomically too.
+		bak, err := cli.CreateAtomic(o.file+".bak", 0)
+		if err != nil {
+			return err
+		}
+		if _, err := bak.Write(data); err != nil {
+			bak.Abort()
+			return err
+		}
+		if err := bak.Commit(); err != nil {
+			return err
+		}
+	}
+	out, err := o.env.OpenOutput(dst, true, true)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	bw := bufio.NewWriterSize(out, 1<<20)
+	res, err := salvageRDB(ctx, data, bw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	return writeSalvageReport(o, res, dst)
+}
+
+func writeSalvageReport(o *checkOptions, res *salvage, dst string) error {
+	w := bufio.NewWriter(o.env.Err)
+	if o.g.JSON {
+		w = bufio.NewWriter(o.env.Out)
+		b := []byte(`{"file":`)
+		b = cli.AppendString(b, o.file)
+		b = append(b, `,"output":`...)
+		b = cli.AppendString(b, dst)
+		b = append(b, `,"version":`...)
+		b = strconv.AppendInt(b, int64(res.Version), 10)
+		b = append(b, `,"kept_keys":`...)
+		b = strconv.AppendInt(b, res.Kept, 10)
+		b = append(b, `,"dropped_keys":[`...)
+		for i, k := range res.DroppedKeys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"offset":`...)
+			b = strconv.AppendInt(b, k.Offset, 10)
+			b = append(b, `,"key":`...)
+			b = cli.AppendBytes(b, k.Key)
+			b = append(b, `,"what":`...)
+			b = cli.AppendString(b, k.What)
+			b = append(b, '}')
+		}
+		b = append(b, `],"dropped_ranges":[`...)
+		for i, r := range res.Dropped {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, r[0], 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, r[1], 10)
+			b = append(b, ']')
+		}
+		b = append(b, `],"problems":[`...)
+		for i, p := range res.Problems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"offset":`...)
+			b = strconv.AppendInt(b, p.Offset, 10)
+			b = append(b, `,"what":`...)
+			b = cli.AppendString(b, p.What)
+			b = append(b, '}')
+		}
+		b = append(b, "]}\n"...)
+		w.Write(b)
+		return w.Flush()
+	}
+	if o.g.Quiet && len(res.Problems) == 0 {
+		return nil
+	}
+	for _, p := range res.Problems {
+		fmt.Fprintf(w, "rdbtool: problem at offset %d: %s\n", p.Offset, cli.Printable(p.What))
+	}
+	for _, k := range res.DroppedKeys {
+		fmt.Fprintf(w, "rdbtool: dropped key '%s' at offset %d: %s\n", cli.PrintableBytes(k.Key), k.Offset, cli.Printable(k.What))
+	}
+	for _, r := range res.Dropped {
+		fmt.Fprintf(w, "rdbtool: dropped bytes %d-%d (%d bytes)\n", r[0], r[1], r[1]-r[0])
+	}
+	fmt.Fprintf(w, "rdbtool: wrote %s: %d keys kept, %d dropped, RDB version %d\n", cli.Printable(dst), res.Kept, len(res.DroppedKeys), res.Version)
+	return w.Flush()
+}
+
+// salvageRDB decodes data and writes every intact record to w with an
+// encoder at the input's version.
+func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error) {
+	res := &salvage{}
+	hdrDec := rdb.NewDecoder(bytes.NewReader(data), nil)
+	ver, err := hdrDec.Version()
+	if err != nil {
+		return nil, cli.WithHint(cli.Invalid(fmt.Errorf("cannot salvage: bad header: %w", err)), "the first bytes must be REDIS<version>")
+	}
+	flav, _ := hdrDec.Flavour()
+	res.Version = ver
+	hdr := data[:hdrDec.Offset()]
+
+	enc := rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true, Lossy: true})
+	seed := maphash.MakeSeed()
+	seen := map[uint64]map[uint64]struct{}{}
+
+	// decodeFrom returns a decoder reading data[pos:] as if it followed the
+	// header and a SELECTDB db, and the size of that synthetic prefix.
+	decodeFrom := func(pos int64, db uint64) (*rdb.Decoder, int64) {
+		prefix := append(append([]byte{}, hdr...), rdb.OpSelectDB)
+		prefix = appendRDBLen(prefix, db)
+		r := io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data[pos:]))
+		return rdb.NewDecoder(bufio.NewReaderSize(r, 4096), &rdb.DecodeOptions{Deep: true}), int64(len(prefix))
+	}
+
+	var db uint64
+	pos := int64(len(hdr))
+	dec := rdb.NewDecoder(bufio.NewReaderSize(bytes.NewReader(data), 1<<16), &rdb.DecodeOptions{Deep: true})
+	base := int64(0) // file offset = base + decoder offset
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := dec.Next()
+		if err == io.EOF {
+			break
+		}
+		var cur *rdb.Entry
+		if err == nil {
+			switch r := rec.(type) {
+			case *rdb.Entry:
+				cur = r
+				var v rdb.Value
+				if v, err = dec.Value(); err == nil {
+					k := seen[r.DB]
+					if k == nil {
+						k = map[uint64]struct{}{}
+						seen[r.DB] = k
+					}
+					h := maphash.Bytes(seed, r.Key)
+					if _, dup := k[h]; dup {
+						res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: base + r.Offset, Key: r.Key, What: "duplicate key"})
+					} else if err = enc.WriteEntry(r, v); err == nil {
+						k[h] = struct{}{}
+						res.Kept++
+						db = r.DB
+					} else {
+						return nil, fmt.Errorf("writing key %q: %w", r.Key, err)
+					}
+					pos = base + dec.Offset()
+					continue
+				}
+			case *rdb.SelectDB:
+				if r.DB >= keyspace.NumDBs {
+					err = &rdb.FormatError{Offset: r.Offset, Context: "select db", Err: rdb.ErrCorrupt}
+					break
+				}
+				db = r.DB
+			case *rdb.ResizeDB, *rdb.SlotInfo:
+				// hints only; the counts change when keys are dropped
+			default:
+				if werr := enc.Write(rec); werr != nil {
+					return nil, werr
+				}
+			}
+			if err == nil {
+				pos = base + dec.Offset()
+				continue
+			}
+		}
+		// Damage (or a bad footer) at or after pos.
+		what := err.Error()
+		var fe *rdb.FormatError
+		off := base + dec.Offset()
+		if errors.As(err, &fe) {
+			off = base + fe.Offset
+			what = fe.Err.Error()
+			if fe.Context != "" {
+				what = fe.Context + ": " + what
+			}
+		}
+		if errors.Is(err, rdb.ErrChecksum) {
+			// Every record was intact; the new file gets a correct CRC.
+			res.Problems = append(res.Problems, checkProblem{Offset: off, What: what})
+			break
+		}
+		res.Problems = append(res.Problems, checkProblem{Offset: off, What: what})
+		if cur != nil {
+			res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: base + cur.Offset, Key: append([]byte(nil), cur.Key...), What: what})
+		}
+		// Resynchronise: the next position after pos where a complete,
+		// valid record starts and is followed by a plausible record.
+		next := int64(-1)
+		for p := pos + 1; p < int64(len(data)); p++ {
+			if p%4096 == 0 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if !plausibleStart(data[p]) {
+				continue
+			}
+			if probe(decodeFrom(p, db)) {
+				next = p
+				break
+			}
+		}
+		if next < 0 {
+			if pos < int64(len(data)) {
+				res.Dropped = append(res.Dropped, [2]int64{pos, int64(len(data))})
+			}
+			break
+		}
+		res.Dropped = append(res.Dropped, [2]int64{pos, next})
+		var plen int64
+		dec, plen = decodeFrom(next, db)
+		// Consume the synthetic prefix (SELECTDB) so offsets line up.
+		if _, err := dec.Next(); err != nil {
+			return nil, err
+		}
+		base = next - plen
+		pos = next
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// plausibleStart says whether b can begin a record: a value type byte or
+// an opcode other than EOF.
+func plausibleStart(b byte) bool {
+	return (b <= 25 && b != 6 && b != 8) || (b >= rdb.OpKeyMeta && b < rdb.OpEOF && b != rdb.OpFunctionPreGA)
+}
+
+// probeRecords is how many consecutive complete records (or the end of
+// the file) must follow a resynchronisation point: bytes inside a damaged
+// value often look like one record, rarely like several in a row.
+const probeRecords = 3
+
+// probe decodes records after the synthetic prefix and accepts the
+// position when probeRecords of them decode and validate completely, or
+// the file ends cleanly after at least one.
+func probe(dec *rdb.Decoder, _ int64) bool {
+	if _, err := dec.Next(); err != nil { // the synthetic SELECTDB
+		return false
+	}
+	for i := 0; i < probeRecords; i++ {
+		rec, err := dec.Next()
+		if err != nil {
+			return i > 0 && (err == io.EOF || errors.Is(err, rdb.ErrChecksum))
+		}
+		if _, ok := rec.(*rdb.Entry); ok {
+			if _, err := dec.Value(); err != nil {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// appendRDBLen appends an RDB length (6-bit, 14-bit or 32/64-bit
+// big-endian forms).
+func appendRDBLen(b []byte, n uint64) []byte {
+	switch {
+	case n < 1<<6:
+		return append(b, byte(n))
+	case n < 1<<14:
+		return append(b, byte(n>>8)|0x40, byte(n))
+	case n <= 0xffffffff:
+		return binary.BigEndian.AppendUint32(append(b, 0x80), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0x81), n)
+}
