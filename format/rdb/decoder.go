@@ -713,10 +713,13 @@ func (d *Decoder) wrapInner(err error, base int64, ctx string) error {
 		if fe.Context != "" {
 			c += ": " + fe.Context
 		}
+		off := base + fe.Offset
 		if d.strLZF {
-			c += " (offset inside the decompressed blob)"
+			// base is where the compressed payload starts.
+			c += " at offset " + strconv.FormatInt(fe.Offset, 10) + " of the decompressed blob"
+			off = base
 		}
-		return &FormatError{Offset: base + fe.Offset, Context: c, Key: d.curKey, Err: fe.Err}
+		return &FormatError{Offset: off, Context: c, Key: d.curKey, Err: fe.Err}
 	}
 	return d.fail(base, ctx, err)
 }

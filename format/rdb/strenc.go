@@ -84,7 +84,7 @@ func (d *Decoder) readLZF(off int64) ([]byte, error) {
 	if clen == 0 || ulen/lzfMaxRatio > clen {
 		return nil, d.fail(off, d.ctx, errCorrupt("impossible lzf lengths "+strconv.FormatUint(clen, 10)+"/"+strconv.FormatUint(ulen, 10)))
 	}
-	d.strOff, d.strLZF = d.off, true
+	d.strOff, d.strLZF = d.off, false
 	in, err := d.readBytes(clen, d.lzbuf)
 	if err != nil {
 		return nil, err
@@ -94,6 +94,8 @@ func (d *Decoder) readLZF(off int64) ([]byte, error) {
 	if err != nil {
 		return nil, d.wrapInner(err, d.strOff, "lzf string")
 	}
+	// Offsets inside what came out can no longer be mapped to the file.
+	d.strLZF = true
 	return out, nil
 }
 
