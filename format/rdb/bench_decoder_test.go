@@ -34,13 +34,21 @@ func benchDecode(b *testing.B, file string, values, deep bool) {
 	}
 }
 
-func BenchmarkDecodeTypesSmall(b *testing.B) { benchDecode(b, "7.4.1/types-small/dump.rdb", true, false) }
-func BenchmarkDecodeTypesLarge(b *testing.B) { benchDecode(b, "7.4.1/types-large/dump.rdb", true, false) }
-func BenchmarkDecodeStreams(b *testing.B)    { benchDecode(b, "7.4.1/streams/dump.rdb", true, false) }
+func BenchmarkDecodeTypesSmall(b *testing.B) {
+	benchDecode(b, "7.4.1/types-small/dump.rdb", true, false)
+}
+func BenchmarkDecodeTypesLarge(b *testing.B) {
+	benchDecode(b, "7.4.1/types-large/dump.rdb", true, false)
+}
+func BenchmarkDecodeStreams(b *testing.B) { benchDecode(b, "7.4.1/streams/dump.rdb", true, false) }
 
 // Deep validation of every value, as rdbtool verify would do.
-func BenchmarkDecodeTypesLargeDeep(b *testing.B) { benchDecode(b, "7.4.1/types-large/dump.rdb", true, true) }
+func BenchmarkDecodeTypesLargeDeep(b *testing.B) {
+	benchDecode(b, "7.4.1/types-large/dump.rdb", true, true)
+}
 
 // Keys only: values are skipped without being decoded.
-func BenchmarkDecodeTypesLargeSkip(b *testing.B) { benchDecode(b, "7.4.1/types-large/dump.rdb", false, false) }
-func BenchmarkDecodeStreamsSkip(b *testing.B)    { benchDecode(b, "7.4.1/streams/dump.rdb", false, false) }
+func BenchmarkDecodeTypesLargeSkip(b *testing.B) {
+	benchDecode(b, "7.4.1/types-large/dump.rdb", false, false)
+}
+func BenchmarkDecodeStreamsSkip(b *testing.B) { benchDecode(b, "7.4.1/streams/dump.rdb", false, false) }
