@@ -172,6 +172,7 @@ type checker struct {
 	msg    string
 	hasMsg bool
 	buf    [1024]byte
+	name   [6]byte // first bytes of a record's first argument
 }
 
 func (s *checker) ioErr(err error) error {
@@ -322,7 +323,7 @@ func (s *checker) readString(first bool) ([]byte, bool, error) {
 	var name []byte
 	if first {
 		p, _ := s.br.Peek(int(min(l, 6)))
-		name = cstr(append([]byte(nil), p...))
+		name = cstr(s.name[:copy(s.name[:], p)])
 	}
 	// fread(target, 1, l+2, fp)
 	got := int64(0)
@@ -338,13 +339,13 @@ func (s *checker) readString(first bool) ([]byte, bool, error) {
 		}
 	}
 	s.pos += got
-	var crlf []byte
+	var crlf [2]byte
 	if got == l {
 		p, err := s.br.Peek(2)
 		if err != nil && err != io.EOF {
 			return nil, false, s.ioErr(err)
 		}
-		crlf = append(crlf, p...)
+		copy(crlf[:], p)
 		s.br.Discard(len(p))
 		s.pos += int64(len(p))
 		got += int64(len(p))

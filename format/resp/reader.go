@@ -11,7 +11,9 @@ import (
 // Command is one AOF record: a RESP array of bulk strings.
 type Command struct {
 	// Args are the command name and its arguments. By default they are
-	// copies owned by the caller (one backing array per command); with
+	// copies owned by the caller (small commands share arena blocks of a
+	// few KiB; each argument's capacity is clipped so appending to it is
+	// safe); with
 	// [ReaderOptions.Reuse] they alias the Reader's buffer and are valid
 	// only until the next call to [Reader.Next].
 	Args [][]byte
@@ -66,6 +68,9 @@ type Reader struct {
 	counted int    // slab[:counted] already included in line
 	ends    []int  // end of each argument in slab
 	args    [][]byte
+
+	arena    []byte   // see allocBytes
+	argArena [][]byte // see allocArgs
 }
 
 const defaultBufSize = 256 << 10
@@ -135,6 +140,10 @@ func (r *Reader) Next() (Command, error) {
 	}
 	start, startLine := r.off, r.line
 	var cmd Command
+	cmd.Offset, cmd.Line, cmd.RecordOffset = start, startLine, r.off
+	if r.fast(&cmd) {
+		return cmd, nil
+	}
 	for {
 		p, err := r.br.Peek(1)
 		if len(p) == 0 {
@@ -154,6 +163,9 @@ func (r *Reader) Next() (Command, error) {
 		cmd.Annotation = string(trimEOL(line[1:]))
 	}
 	cmd.Offset, cmd.Line, cmd.RecordOffset = start, startLine, r.off
+	if r.fast(&cmd) {
+		return cmd, nil
+	}
 
 	lineOff, lineNo := r.off, r.line
 	line, err := r.readLine(start, startLine, "argument count", '*')
@@ -186,15 +198,117 @@ func (r *Reader) Next() (Command, error) {
 		cmd.Args = r.args
 		return cmd, nil
 	}
-	buf := make([]byte, len(r.slab))
-	copy(buf, r.slab)
-	cmd.Args = make([][]byte, len(r.ends))
+	buf := append(r.allocBytes(len(r.slab)), r.slab...)
+	cmd.Args = r.allocArgs(len(r.ends))
 	prev := 0
 	for i, e := range r.ends {
 		cmd.Args[i] = buf[prev:e:e]
 		prev = e
 	}
 	return cmd, nil
+}
+
+// fast parses a whole well-formed record that is already in the bufio
+// buffer with one Peek and one Discard. It returns false, consuming
+// nothing, for anything unusual (record not fully buffered, bad syntax,
+// limits), which the general path then handles and reports.
+func (r *Reader) fast(cmd *Command) bool {
+	buf, _ := r.br.Peek(r.br.Buffered())
+	argc, i, ok := fastNum(buf, 0, '*')
+	if !ok || argc < 1 || argc > r.lim.MaxArgs || argc > int64(len(buf)) {
+		return false
+	}
+	r.ends = r.ends[:0] // pairs of (start, end) offsets into buf
+	total := 0
+	for range argc {
+		var n int64
+		n, i, ok = fastNum(buf, i, '$')
+		if !ok || n > r.lim.MaxBulkLen || n > int64(len(buf)-i-2) {
+			return false
+		}
+		e := i + int(n)
+		if buf[e] != '\r' || buf[e+1] != '\n' {
+			return false
+		}
+		r.ends = append(r.ends, i, e)
+		total += int(n)
+		i = e + 2
+	}
+	rec := buf[:i]
+	if r.reuse {
+		// Alias the bufio buffer: valid until the next read from it.
+		r.args = r.args[:0]
+		for k := 0; k < len(r.ends); k += 2 {
+			r.args = append(r.args, rec[r.ends[k]:r.ends[k+1]:r.ends[k+1]])
+		}
+		cmd.Args = r.args
+	} else {
+		cmd.Args = r.allocArgs(int(argc))
+		slab := r.allocBytes(total)
+		for k := 0; k < len(r.ends); k += 2 {
+			at := len(slab)
+			slab = append(slab, rec[r.ends[k]:r.ends[k+1]]...)
+			cmd.Args[k/2] = slab[at:len(slab):len(slab)]
+		}
+	}
+	r.line += int64(bytes.Count(rec, []byte{'\n'}))
+	r.off += int64(i)
+	cmd.End = r.off
+	r.br.Discard(i)
+	return true
+}
+
+// Copies handed to callers are carved out of small shared arenas: two
+// allocations per command would dominate the cost of reading small
+// commands. Each piece has its capacity clipped, so appending to one
+// argument never overwrites another; a retained argument keeps at most one
+// arena (arenaBytes) alive.
+const (
+	arenaBytes = 8 << 10
+	arenaArgs  = 256
+)
+
+// allocBytes returns an empty slice with capacity n.
+func (r *Reader) allocBytes(n int) []byte {
+	if n > arenaBytes/4 {
+		return make([]byte, 0, n)
+	}
+	if len(r.arena)+n > cap(r.arena) {
+		r.arena = make([]byte, 0, arenaBytes)
+	}
+	at := len(r.arena)
+	r.arena = r.arena[:at+n]
+	return r.arena[at : at : at+n]
+}
+
+// allocArgs returns a slice of n nil arguments.
+func (r *Reader) allocArgs(n int) [][]byte {
+	if n > arenaArgs/4 {
+		return make([][]byte, n)
+	}
+	if len(r.argArena)+n > cap(r.argArena) {
+		r.argArena = make([][]byte, 0, arenaArgs)
+	}
+	at := len(r.argArena)
+	r.argArena = r.argArena[:at+n]
+	return r.argArena[at : at+n : at+n]
+}
+
+// fastNum parses "<prefix><digits>\r\n" at buf[i:], at most 18 digits.
+func fastNum(buf []byte, i int, prefix byte) (int64, int, bool) {
+	if i >= len(buf) || buf[i] != prefix {
+		return 0, 0, false
+	}
+	i++
+	var n int64
+	j := i
+	for ; j < len(buf) && buf[j] >= '0' && buf[j] <= '9'; j++ {
+		n = n*10 + int64(buf[j]-'0')
+	}
+	if j == i || j-i > 18 || j+1 >= len(buf) || buf[j] != '\r' || buf[j+1] != '\n' {
+		return 0, 0, false
+	}
+	return n, j + 2, true
 }
 
 // readBulk reads argument i ("$<len>\r\n<len bytes>\r\n") into the slab.
