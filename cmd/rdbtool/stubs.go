@@ -6,9 +6,6 @@ import (
 	"github.com/persistkit/persistkit/internal/cli"
 )
 
-func newConvertCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
-	return &cobra.Command{Use: "convert"}
-}
 func newStatsCmd(env *cli.Env, g *cli.Globals) *cobra.Command  { return &cobra.Command{Use: "stats"} }
 func newMemoryCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "memory"} }
 func newDiffCmd(env *cli.Env, g *cli.Globals) *cobra.Command   { return &cobra.Command{Use: "diff"} }
