@@ -28,6 +28,12 @@ func lzfDecompress(in []byte, outLen int) ([]byte, error) {
 	if outLen < 0 {
 		return nil, lzfErr(0, "negative output length")
 	}
+	if outLen == 0 {
+		// Redis checks lzf_decompress(...) != ulen, and lzf_decompress
+		// returns 0 on error, so a declared length of 0 loads as the empty
+		// string whatever the compressed bytes are.
+		return []byte{}, nil
+	}
 	// One 3-byte chunk yields at most 264 bytes, so a larger claim cannot be
 	// met: refuse it before allocating anything.
 	if uint64(outLen) > lzfMaxExpansion*uint64(len(in)) {

@@ -43,6 +43,7 @@ func TestLZFDecompressErrors(t *testing.T) {
 		ok     bool
 	}{
 		{"empty", nil, 0, "", true},
+		{"zero-declared-garbage", []byte{0x05, 'a'}, 0, "", true}, // as Redis: error 0 == ulen 0
 		{"empty-but-declared", nil, 1, "", false},
 		{"literal", []byte{0x02, 'a', 'b', 'c'}, 3, "abc", true},
 		{"literal-short-declared", []byte{0x02, 'a', 'b', 'c'}, 2, "", false},
@@ -57,6 +58,7 @@ func TestLZFDecompressErrors(t *testing.T) {
 		{"max-match", []byte{0x00, 'x', 0xE0, 0xFF, 0x00}, 1 + 264, strings.Repeat("x", 265), true},
 		{"literal-32", append([]byte{0x1F}, bytes.Repeat([]byte{'q'}, 32)...), 32, strings.Repeat("q", 32), true},
 		{"trailing-after-full", []byte{0x00, 'x', 0x00, 'y'}, 1, "", false},
+		{"impossible-ratio", []byte{0x00, 'x', 0xE0, 0xFF, 0x00}, 5*88 + 1, "", false},
 		{"negative", nil, -1, "", false},
 	}
 	for _, tc := range tests {
@@ -197,7 +199,7 @@ func TestLZFTestdata(t *testing.T) {
 			if !strings.HasPrefix(base, "bad-") {
 				t.Fatalf("%s: missing .raw: %v", f, err)
 			}
-			for n := 0; n < 4096; n++ {
+			for n := 1; n < 4096; n++ { // ulen 0 always loads, as in Redis
 				if _, err := lzfDecompress(data, n); err == nil {
 					t.Errorf("%s: accepted with ulen %d", f, n)
 				}
