@@ -373,6 +373,9 @@ func compareTruth(t *testing.T, truth *corpusTruth, ents []decEntry, checkExpire
 		if got, exp := normalize(de.val, now, haveNow), normalizeTruth(t, tk); got != exp {
 			t.Errorf("db%d %q (%s): value\n got %.300s\nwant %.300s", k.db, k.key, tk.Type, got, exp)
 		}
+		if st, ok := de.val.(*Stream); ok {
+			compareStreamMeta(t, string(k.key), st, tk.Value)
+		}
 		if checkExpire && tk.PExpireTime != nil {
 			pe := *tk.PExpireTime
 			if pe > 0 && de.ent.ExpireAtMs != pe || pe == -1 && de.ent.ExpireAtMs != NoExpire {
@@ -469,6 +472,88 @@ func decodeAllValues(data []byte, opt *DecodeOptions) error {
 		if _, ok := rec.(*Entry); ok {
 			if _, err := d.Value(); err != nil {
 				return err
+			}
+		}
+	}
+}
+
+func fmtID(id StreamID) string { return fmt.Sprintf("%d-%d", id.Ms, id.Seq) }
+
+// compareStreamMeta checks stream metadata, groups, PELs (with the owning
+// consumer resolved from the consumers' PELs) and consumers against
+// XINFO STREAM FULL, for the fields the oracle's server reports.
+func compareStreamMeta(t *testing.T, key string, st *Stream, raw json.RawMessage) {
+	var v struct {
+		XInfo map[string]json.RawMessage `json:"xinfo_full"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil || v.XInfo == nil {
+		return
+	}
+	got := map[string]string{
+		"length":               strconv.FormatUint(st.Length, 10),
+		"last-generated-id":    strconv.Quote(fmtID(st.LastID)),
+		"max-deleted-entry-id": strconv.Quote(fmtID(st.MaxDeletedID)),
+		"entries-added":        strconv.FormatUint(st.EntriesAdded, 10),
+	}
+	for name, want := range got {
+		if w, ok := v.XInfo[name]; ok && string(w) != want {
+			t.Errorf("stream %q: %s %s, want %s", key, name, want, w)
+		}
+	}
+	var groups []struct {
+		Name        string  `json:"name"`
+		LastID      string  `json:"last-delivered-id"`
+		EntriesRead *int64  `json:"entries-read"`
+		Pending     [][]any `json:"pending"`
+		Consumers   []struct {
+			Name       string  `json:"name"`
+			SeenTime   int64   `json:"seen-time"`
+			ActiveTime *int64  `json:"active-time"`
+			Pending    [][]any `json:"pending"`
+		} `json:"consumers"`
+	}
+	if g, ok := v.XInfo["groups"]; !ok || json.Unmarshal(g, &groups) != nil {
+		return
+	}
+	t.Logf("stream %q: %d groups compared", key, len(groups))
+	if len(groups) != len(st.Groups) {
+		t.Errorf("stream %q: %d groups, want %d", key, len(st.Groups), len(groups))
+		return
+	}
+	for i, wg := range groups {
+		g := st.Groups[i]
+		if string(g.Name) != wg.Name || fmtID(g.LastID) != wg.LastID {
+			t.Errorf("stream %q group %d: %s %s, want %s %s", key, i, g.Name, fmtID(g.LastID), wg.Name, wg.LastID)
+		}
+		if st.HasV2Meta {
+			want := EntriesReadUnknown
+			if wg.EntriesRead != nil {
+				want = *wg.EntriesRead
+			}
+			if g.EntriesRead != want {
+				t.Errorf("stream %q group %s: entries-read %d, want %d", key, wg.Name, g.EntriesRead, want)
+			}
+		}
+		var gotPEL, wantPEL []string
+		for _, p := range g.PEL {
+			gotPEL = append(gotPEL, fmt.Sprintf("%s %s %d %d", fmtID(p.ID), p.Consumer, p.DeliveryTimeMs, p.DeliveryCount))
+		}
+		for _, p := range wg.Pending {
+			wantPEL = append(wantPEL, fmt.Sprintf("%v %v %.0f %.0f", p...))
+		}
+		if !slices.Equal(gotPEL, wantPEL) {
+			t.Errorf("stream %q group %s: PEL\n got %v\nwant %v", key, wg.Name, gotPEL, wantPEL)
+		}
+		if len(wg.Consumers) != len(g.Consumers) {
+			t.Errorf("stream %q group %s: %d consumers, want %d", key, wg.Name, len(g.Consumers), len(wg.Consumers))
+			continue
+		}
+		for j, wc := range wg.Consumers {
+			c := g.Consumers[j]
+			if string(c.Name) != wc.Name || c.SeenTimeMs != wc.SeenTime || len(c.PEL) != len(wc.Pending) ||
+				wc.ActiveTime != nil && *wc.ActiveTime != c.ActiveTimeMs && *wc.ActiveTime != -1 {
+				t.Errorf("stream %q group %s consumer %d: %s seen %d active %d pel %d, want %+v",
+					key, wg.Name, j, c.Name, c.SeenTimeMs, c.ActiveTimeMs, len(c.PEL), wc)
 			}
 		}
 	}
