@@ -44,19 +44,18 @@ func (e *Encoder) appendList(b []byte, l *List, t Type) []byte {
 		}
 		return b
 	case TypeListZiplist:
-		return e.appendString(b, appendZiplist(nil, strEntries(l.Elems)))
+		return e.appendZL(b, e.strEntries(l.Elems))
 	case TypeListQuicklist:
 		nodes := quicklistZiplistNodes(l.Elems, e.opt.Thresholds.ListMaxListpackSize)
 		b = appendLen(b, uint64(len(nodes)))
 		for _, n := range nodes {
-			b = e.appendString(b, appendZiplist(nil, strEntries(n)))
+			b = e.appendZL(b, e.strEntries(n))
 		}
 		return b
 	}
 	// TypeListQuicklist2
 	nodes := e.quicklist2Nodes(l.Elems)
 	b = appendLen(b, uint64(len(nodes)))
-	var scratch []byte
 	for _, n := range nodes {
 		if n.plain {
 			b = appendLen(b, qlPlain)
@@ -64,8 +63,7 @@ func (e *Encoder) appendList(b []byte, l *List, t Type) []byte {
 			continue
 		}
 		b = appendLen(b, qlPacked)
-		scratch = appendListpack(scratch[:0], strEntries(n.elems))
-		b = e.appendString(b, scratch)
+		b = e.appendLP(b, e.strEntries(n.elems))
 	}
 	return b
 }
@@ -207,6 +205,29 @@ func strEntries(ss [][]byte) []blobEntry {
 	return es
 }
 
+// strEntries is strEntries on the encoder's reused slice.
+func (e *Encoder) strEntries(ss [][]byte) []blobEntry {
+	es := e.ents[:0]
+	for _, s := range ss {
+		es = append(es, blobEntry{Str: s})
+	}
+	e.ents = es[:0]
+	return es
+}
+
+// appendLP appends es as a listpack blob string, building it in a reused
+// buffer.
+func (e *Encoder) appendLP(b []byte, es []blobEntry) []byte {
+	e.blob = appendListpack(e.blob[:0], es)
+	return e.appendString(b, e.blob)
+}
+
+// appendZL is appendLP for ziplists.
+func (e *Encoder) appendZL(b []byte, es []blobEntry) []byte {
+	e.blob = appendZiplist(e.blob[:0], es)
+	return e.appendString(b, e.blob)
+}
+
 // ---- sets ----
 
 func (e *Encoder) appendSet(b []byte, s *Set, t Type) []byte {
@@ -219,9 +240,10 @@ func (e *Encoder) appendSet(b []byte, s *Set, t Type) []byte {
 		}
 		slices.Sort(vals)
 		vals = slices.Compact(vals)
-		return e.appendString(b, appendIntset(nil, vals))
+		e.blob = appendIntset(e.blob[:0], vals)
+		return e.appendString(b, e.blob)
 	case TypeSetListpack:
-		return e.appendString(b, appendListpack(nil, strEntries(s.Members)))
+		return e.appendLP(b, e.strEntries(s.Members))
 	}
 	b = appendLen(b, uint64(len(s.Members)))
 	for _, m := range s.Members {
@@ -238,14 +260,15 @@ func (e *Encoder) appendZSet(b []byte, z *ZSet, t Type) []byte {
 	case TypeZSetListpack, TypeZSetZiplist:
 		// Compact zsets must be sorted by (score, member): Redis relies on it.
 		slices.SortStableFunc(ms, zcmp)
-		es := make([]blobEntry, 0, 2*len(ms))
+		es := e.ents[:0]
 		for _, m := range ms {
 			es = append(es, blobEntry{Str: m.Member}, e.scoreEntry(m.Score))
 		}
+		e.ents = es[:0]
 		if t == TypeZSetZiplist {
-			return e.appendString(b, appendZiplist(nil, es))
+			return e.appendZL(b, es)
 		}
-		return e.appendString(b, appendListpack(nil, es))
+		return e.appendLP(b, es)
 	}
 	// Skiplist zsets are saved from the tail: highest score first.
 	slices.SortStableFunc(ms, func(a, b ZMember) int { return zcmp(b, a) })
@@ -335,14 +358,15 @@ func (e *Encoder) appendHash(b []byte, h *Hash, t Type) ([]byte, error) {
 		}
 		return b, nil
 	case TypeHashListpack, TypeHashZiplist:
-		es := make([]blobEntry, 0, 2*len(h.Fields))
+		es := e.ents[:0]
 		for _, f := range h.Fields {
 			es = append(es, blobEntry{Str: f.Field}, blobEntry{Str: f.Value})
 		}
+		e.ents = es[:0]
 		if t == TypeHashZiplist {
-			return e.appendString(b, appendZiplist(nil, es)), nil
+			return e.appendZL(b, es), nil
 		}
-		return e.appendString(b, appendListpack(nil, es)), nil
+		return e.appendLP(b, es), nil
 	}
 	minExp := int64(0)
 	for _, f := range h.Fields {
@@ -359,12 +383,13 @@ func (e *Encoder) appendHash(b []byte, h *Hash, t Type) ([]byte, error) {
 		slices.SortStableFunc(fs, func(a, b HashField) int {
 			return cmp.Compare(uint64(a.ExpireAtMs-1), uint64(b.ExpireAtMs-1)) // 0 wraps to the end
 		})
-		es := make([]blobEntry, 0, 3*len(fs))
+		es := e.ents[:0]
 		for _, f := range fs {
 			es = append(es, blobEntry{Str: f.Field}, blobEntry{Str: f.Value}, blobEntry{Int: f.ExpireAtMs, IsInt: true})
 		}
+		e.ents = es[:0]
 		b = appendMs(b, minExp)
-		return e.appendString(b, appendListpack(nil, es)), nil
+		return e.appendLP(b, es), nil
 	}
 	// TypeHashMetadata: relative TTLs against the minimum.
 	b = appendMs(b, minExp)

@@ -133,6 +133,8 @@ type Encoder struct {
 	closed   bool
 	db       uint64
 	dbWasSet bool
+	blob     []byte      // reused listpack/ziplist/intset buffer
+	ents     []blobEntry // reused blob element list
 }
 
 // flushAt is the buffered size at which records are handed to w.
