@@ -48,6 +48,9 @@ func cmdSRem(s *Store, args [][]byte) error {
 }
 
 func cmdSMove(s *Store, args [][]byte) error {
+	if s.lookup(args[1]) == nil {
+		return nil // checked before any type check
+	}
 	src, err := s.lookupKind(args[1], rdb.KindSet)
 	if err != nil {
 		return err
@@ -56,9 +59,6 @@ func cmdSMove(s *Store, args [][]byte) error {
 		return err
 	}
 	m := string(args[3])
-	if src == nil {
-		return nil
-	}
 	if _, ok := src.Set[m]; !ok || string(args[1]) == string(args[2]) {
 		return nil
 	}

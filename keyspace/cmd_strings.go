@@ -185,8 +185,11 @@ func cmdGetDel(s *Store, args [][]byte) error {
 	return nil
 }
 
+// cmdGetEx checks, like Redis, the options' shape first, then the key
+// (missing: nothing to do; wrong type: error), then the expire value.
 func cmdGetEx(s *Store, args [][]byte) error {
 	var exp *expireArg
+	var expErr error
 	persist := false
 	for i := 2; i < len(args); i++ {
 		if eq(args[i], "PERSIST") && exp == nil && !persist {
@@ -194,28 +197,26 @@ func cmdGetEx(s *Store, args [][]byte) error {
 			continue
 		}
 		e, ok, err := parseExpireOpt(args, i)
-		if !ok || exp != nil || persist {
+		if !ok || exp != nil || persist || errors.Is(err, ErrSyntax) {
 			return ErrSyntax
 		}
-		if err != nil {
-			return err
-		}
-		exp = &e
+		exp, expErr = &e, err
 		i++
 	}
 	o, err := s.lookupKind(args[1], rdb.KindString)
-	if err != nil {
+	if err != nil || o == nil {
 		return err
 	}
 	if exp != nil {
+		if expErr != nil {
+			return expErr
+		}
 		when, err := exp.absMs(s.NowMs)
 		if err != nil {
 			return err
 		}
-		if o != nil {
-			o.ExpireAtMs = when
-		}
-	} else if persist && o != nil {
+		o.ExpireAtMs = when
+	} else if persist {
 		o.ExpireAtMs = rdb.NoExpire
 	}
 	return nil
