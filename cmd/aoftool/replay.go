@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/persistkit/persistkit/format/manifest"
+	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
+)
+
+// replayStore loads the AOF at path into a new store like a Redis server at
+// startup (aof-load-truncated yes: an incomplete tail of the last file is
+// ignored, with a note on stderr). now becomes the store's reference time
+// after the replay, so keys expired before it are left out of digests and
+// exports; 0 means nothing expires.
+func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string, now int64) (*keyspace.Store, *keyspace.ReplayResult, error) {
+	total, offsets := int64(0), map[string]int64{}
+	if set, err := manifest.Locate(path); err == nil {
+		for _, e := range set.Load {
+			offsets[e.Path] = total
+			total += max(e.Size, 0)
+		}
+	}
+	p := env.NewProgress(g, "replaying")
+	defer p.Done()
+	s := keyspace.New(0)
+	res, err := keyspace.ReplayAOF(ctx, path, s, &keyspace.ReplayOptions{
+		Progress: func(file string, off int64) { p.Update(offsets[file]+off, total) },
+	})
+	if err != nil {
+		return nil, res, fmt.Errorf("%s: %w", path, err)
+	}
+	if res.Truncated && !g.Quiet && !g.JSON {
+		p.Done()
+		fmt.Fprintf(env.Err, "aoftool: note: %s ends with an incomplete tail at offset %d; ignored like Redis does (aof-load-truncated yes)\n",
+			cli.Printable(res.TruncatedFile), res.TruncatedAt)
+	}
+	s.NowMs = now
+	return s, res, nil
+}

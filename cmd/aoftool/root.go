@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/persistkit/persistkit/format/manifest"
+	"github.com/persistkit/persistkit/format/resp"
+	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
+)
+
+func init() {
+	// Damaged AOF data and manifests are invalid input (exit 3), like
+	// rdb.FormatError is for rdbtool.
+	cli.InvalidInput = append(cli.InvalidInput, func(err error) bool {
+		var fe *resp.FormatError
+		var pe *manifest.ParseError
+		return errors.As(err, &fe) || errors.As(err, &pe) ||
+			errors.Is(err, keyspace.ErrTruncatedNotLast) || errors.Is(err, keyspace.ErrMissingFile) ||
+			errors.Is(err, manifest.ErrNoManifest) || errors.Is(err, manifest.ErrManyManifests)
+	})
+}
+
+// newRootCmd builds the command tree on env; tests call it with buffers.
+func newRootCmd(env *cli.Env) *cobra.Command {
+	g := &cli.Globals{}
+	root := &cobra.Command{
+		Use:   "aoftool",
+		Short: "Check, fix, dump, convert and rewrite Redis AOF files",
+		Long: `aoftool reads Redis append-only files without a server. AOF is always
+one of: a single file (plain RESP, or with an RDB preamble), a Redis 7
+manifest, or an appendonlydir holding one. Files are read in load order:
+the BASE file (RDB or RESP), then the INCR files.
+
+Inputs are never modified unless a command says so (check --fix,
+check --truncate-to-timestamp); outputs appear only when complete.
+
+` + cli.ExitCodesHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.SetIn(env.In)
+	root.SetOut(env.Out)
+	root.SetErr(env.Err)
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.JSON, "json", false, "machine-readable JSON output on stdout (errors as JSON on stderr)")
+	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also: NO_COLOR=1)")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only data and errors: no progress, no notes")
+	root.AddCommand(
+		newDigestCmd(env, g),
+		newCheckCmd(env, g),
+		newDumpCmd(env, g),
+		newConvertCmd(env, g),
+		newRewriteCmd(env, g),
+		newVerifyCmd(env, g),
+	)
+	root.CompletionOptions.DisableDefaultCmd = true
+	return root
+}
+
+// parseNow parses --now: Unix milliseconds, or 0 for "nothing expires".
+func parseNow(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, cli.Usagef("--now: want Unix milliseconds, got %q", s)
+	}
+	return n, nil
+}

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/persistkit/persistkit/format/rdb"
+	"github.com/persistkit/persistkit/format/resp"
+	"github.com/persistkit/persistkit/internal/cli"
+)
+
+// salvaged is the repaired content of one damaged file.
+type salvaged struct {
+	file     *fileCheck
+	data     []byte
+	kept     int64      // commands kept
+	keys     int64      // RDB keys kept (re-encoded)
+	dropped  [][2]int64 // byte ranges [start, end) of the original left out
+	rdbFixed bool       // the RDB part was rewritten
+}
+
+// runSalvage repairs every damaged file: complete commands are kept, each
+// damaged range is skipped up to the next valid command start, and an RDB
+// part keeps the keys decodable before its damage. Salvage needs random
+// access, so each damaged file is read into memory.
+func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
+	var todo []*salvaged
+	for _, f := range run.Files {
+		if f.valid() {
+			continue
+		}
+		if f.Format == "missing" {
+			return cli.Invalid(fmt.Errorf("%s is missing; nothing to salvage", f.Name))
+		}
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			return err
+		}
+		s, err := salvageFile(ctx, f, data)
+		if err != nil {
+			return err
+		}
+		todo = append(todo, s)
+	}
+	w := bufio.NewWriter(o.env.Out)
+	defer w.Flush()
+	if len(todo) == 0 {
+		if !o.g.JSON && !o.g.Quiet {
+			fmt.Fprintln(w, "Nothing to fix")
+		}
+		if o.g.JSON {
+			w.Write(fixJSON(run, nil, 0, "nothing to fix", ""))
+		}
+		return nil
+	}
+	if !o.g.JSON {
+		for _, s := range todo {
+			fmt.Fprintf(w, "Salvage of %s: %d bytes -> %d bytes, %d commands kept", cli.Printable(s.file.Name), s.file.Size, len(s.data), s.kept)
+			if s.rdbFixed {
+				fmt.Fprintf(w, ", %d RDB keys re-encoded", s.keys)
+			}
+			fmt.Fprintln(w)
+			for _, d := range s.dropped {
+				fmt.Fprintf(w, "[detail] dropping bytes %d-%d (%d bytes)\n", d[0], d[1], d[1]-d[0])
+			}
+		}
+		w.Flush()
+	}
+	ok, err := confirm(o, true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return cli.Invalid(errors.New("Aborting...: nothing was changed"))
+	}
+	var baks []string
+	for _, s := range todo {
+		bak, err := replaceFile(s.file.Path, !o.noBackup, func(w io.Writer, _ *os.File) error {
+			_, err := w.Write(s.data)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		baks = append(baks, bak)
+	}
+	if o.g.JSON {
+		b := []byte(`{"path":`)
+		b = cli.AppendString(b, o.path)
+		b = append(b, `,"action":"salvaged","files":[`...)
+		for i, s := range todo {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"file":`...)
+			b = cli.AppendString(b, s.file.Path)
+			b = append(b, `,"new_size":`...)
+			b = strconv.AppendInt(b, int64(len(s.data)), 10)
+			b = append(b, `,"commands_kept":`...)
+			b = strconv.AppendInt(b, s.kept, 10)
+			b = append(b, `,"rdb_keys_kept":`...)
+			b = strconv.AppendInt(b, s.keys, 10)
+			b = append(b, `,"dropped":[`...)
+			for j, d := range s.dropped {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '[')
+				b = strconv.AppendInt(b, d[0], 10)
+				b = append(b, ',')
+				b = strconv.AppendInt(b, d[1], 10)
+				b = append(b, ']')
+			}
+			b = append(b, ']')
+			if baks[i] != "" {
+				b = append(b, `,"backup":`...)
+				b = cli.AppendString(b, baks[i])
+			}
+			b = append(b, '}')
+		}
+		b = append(b, "]}\n"...)
+		w.Write(b)
+		return nil
+	}
+	for i, s := range todo {
+		fmt.Fprintf(w, "Successfully salvaged AOF %s\n", cli.Printable(s.file.Name))
+		if baks[i] != "" && !o.g.Quiet {
+			fmt.Fprintf(w, "[detail] original kept as %s\n", cli.Printable(baks[i]))
+		}
+	}
+	return nil
+}
+
+func (s *salvaged) drop(a, b int64) {
+	if a >= b {
+		return
+	}
+	if n := len(s.dropped); n > 0 && s.dropped[n-1][1] == a {
+		s.dropped[n-1][1] = b
+		return
+	}
+	s.dropped = append(s.dropped, [2]int64{a, b})
+}
+
+func salvageFile(ctx context.Context, f *fileCheck, data []byte) (*salvaged, error) {
+	s := &salvaged{file: f}
+	var out bytes.Buffer
+	start := int64(0)
+	if f.RDB != nil {
+		if f.RDB.Err == nil {
+			start = f.RDB.End
+			out.Write(data[:start])
+		} else {
+			end, resume, err := salvageRDB(ctx, data, &out, s)
+			if err != nil {
+				return nil, err
+			}
+			s.rdbFixed = true
+			s.drop(end, resume)
+			start = resume
+		}
+	}
+	salvageRESP(data, start, &out, s)
+	s.data = out.Bytes()
+	return s, nil
+}
+
+// salvageRDB re-encodes the records of a damaged RDB part that decode
+// completely, then looks for the RESP tail after the damage. It returns the
+// end of the last good record and where RESP resumes.
+func salvageRDB(ctx context.Context, data []byte, out *bytes.Buffer, s *salvaged) (good, resume int64, err error) {
+	dec := rdb.NewDecoder(bytes.NewReader(data), &rdb.DecodeOptions{Deep: true})
+	ver, verr := dec.Version()
+	if verr != nil {
+		// Not even a header: nothing of the RDB part can be kept.
+		return 0, resync(data, 1), nil
+	}
+	flav, _ := dec.Flavour()
+	enc := rdb.NewEncoder(out, &rdb.EncodeOptions{Version: max(ver, 6), Flavour: flav, KeepEncoding: true, Lossy: true})
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return 0, 0, ctx.Err()
+		}
+		rec, err := dec.Next()
+		if err == io.EOF {
+			break // cannot happen for a damaged part, but harmless
+		}
+		if err != nil {
+			break
+		}
+		if e, ok := rec.(*rdb.Entry); ok {
+			v, err := dec.Value()
+			if err != nil {
+				break
+			}
+			if err := enc.WriteEntry(e, v); err != nil {
+				return 0, 0, fmt.Errorf("re-encoding key %q: %w", e.Key, err)
+			}
+			s.keys++
+		} else if _, ok := rec.(*rdb.SelectDB); !ok {
+			if err := enc.Write(rec); err != nil {
+				return 0, 0, err
+			}
+		}
+		good = dec.Offset()
+	}
+	if err := enc.Close(); err != nil {
+		return 0, 0, err
+	}
+	return good, resync(data, good), nil
+}
+
+// salvageRESP keeps every complete command of data[start:] outside damaged
+// ranges, dropping transactions that are cut by damage or never closed.
+func salvageRESP(data []byte, start int64, out *bytes.Buffer, s *salvaged) {
+	pos := start
+	size := int64(len(data))
+	tx := int64(-1) // offset of an open MULTI
+	var txCmds int64
+	for pos < size {
+		rr := resp.NewReader(bytes.NewReader(data[pos:]), &resp.ReaderOptions{Reuse: true, StartOffset: pos})
+		rr.SetOffset(pos)
+		for {
+			cmd, err := rr.Next()
+			if err == io.EOF {
+				end := size
+				if tx >= 0 {
+					s.drop(tx, end)
+				} else {
+					s.drop(rr.Offset(), end) // annotations after the last command
+				}
+				return
+			}
+			if err != nil {
+				bad := rr.Offset()
+				var fe *resp.FormatError
+				if errors.As(err, &fe) {
+					bad = fe.Record
+				}
+				from := bad
+				if tx >= 0 {
+					from, tx = tx, -1
+				}
+				next := resync(data, bad+1)
+				s.drop(from, next)
+				pos = next
+				break
+			}
+			name := cmd.Args[0]
+			switch {
+			case bytes.EqualFold(name, []byte("multi")):
+				if tx >= 0 {
+					s.drop(tx, cmd.Offset) // nested MULTI: the first one never closed
+				}
+				tx, txCmds = cmd.Offset, 1
+			case bytes.EqualFold(name, []byte("exec")):
+				if tx < 0 {
+					s.drop(cmd.Offset, cmd.End) // EXEC without MULTI
+					continue
+				}
+				out.Write(data[tx:cmd.End])
+				s.kept += txCmds + 1
+				tx = -1
+			case tx >= 0:
+				txCmds++
+			default:
+				out.Write(data[cmd.Offset:cmd.End])
+				s.kept++
+			}
+		}
+	}
+}
+
+// resync returns the first offset >= from where a complete, well-formed
+// command starts ("*<n>\r\n$..."), or len(data).
+func resync(data []byte, from int64) int64 {
+	for i := from; i < int64(len(data)); {
+		j := bytes.IndexByte(data[i:], '*')
+		if j < 0 {
+			break
+		}
+		c := i + int64(j)
+		if commandAt(data, c) {
+			return c
+		}
+		i = c + 1
+	}
+	return int64(len(data))
+}
+
+// commandAt reports whether data[off:] starts with a whole RESP command of
+// bulk strings with at least one argument.
+func commandAt(data []byte, off int64) bool {
+	p := data[off:]
+	num := func(prefix byte) (int64, bool) {
+		if len(p) == 0 || p[0] != prefix {
+			return 0, false
+		}
+		i, n := 1, int64(0)
+		for ; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
+			n = n*10 + int64(p[i]-'0')
+			if n > 1<<40 {
+				return 0, false
+			}
+		}
+		if i == 1 || i+1 >= len(p) || p[i] != '\r' || p[i+1] != '\n' {
+			return 0, false
+		}
+		p = p[i+2:]
+		return n, true
+	}
+	argc, ok := num('*')
+	if !ok || argc < 1 {
+		return false
+	}
+	for k := int64(0); k < argc; k++ {
+		l, ok := num('$')
+		if !ok || l+2 > int64(len(p)) || p[l] != '\r' || p[l+1] != '\n' {
+			return false
+		}
+		p = p[l+2:]
+	}
+	return true
+}
