@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"strings"
@@ -73,10 +74,7 @@ func isUsageMessage(err error) bool {
 func printError(root *cobra.Command, err error, code int) {
 	var ee *ExitError
 	hint := ""
-	if e, ok := err.(*ExitError); ok {
-		ee = e
-	}
-	if ee != nil {
+	if errors.As(err, &ee) {
 		if ee.Silent {
 			return
 		}
