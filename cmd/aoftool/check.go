@@ -200,7 +200,7 @@ func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 			}
 			if rp.Err != nil {
 				pf("%s", pal.Bad.Sprint("--- RDB ERROR DETECTED ---"))
-				pf("[offset %d] %s", rp.ErrAt, cli.Printable(rp.Err.Error()))
+				pf("[offset %d] %s", rp.ErrAt, cli.Printable(rp.ErrText))
 				if rp.ErrKey != nil {
 					pf("[additional info] Reading key '%s'", cli.PrintableBytes(rp.ErrKey))
 				}
@@ -232,6 +232,8 @@ func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 		}
 		if m.ts != 0 && res.Diff == 0 {
 			pf("Truncate nothing in AOF %s to timestamp %d", cli.Printable(f.Name), m.ts)
+			pf("%s", pal.OK.Sprintf("%s is valid", label))
+			continue
 		}
 		pf("AOF analyzed: filename=%s, size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d",
 			cli.Printable(f.Name), res.Size, res.OkUpTo, res.OkUpToLine, res.Diff)

@@ -254,6 +254,9 @@ func runTruncateTS(ctx context.Context, o *checkOptions, run *checkRun) error {
 			return nil
 		}
 		fmt.Fprintf(w, "%s\n", pal.OK.Sprintf("Successfully truncated AOF %s to timestamp %d", cli.Printable(f.Name), ts))
+		if run.aof.multi {
+			fmt.Fprintf(w, "%s\n", pal.OK.Sprint("All AOF files and manifest are valid"))
+		}
 		if !o.g.Quiet && bak != "" {
 			fmt.Fprintf(w, "[detail] original kept as %s\n", cli.Printable(bak))
 		}

@@ -53,7 +53,8 @@ type rdbPart struct {
 	End      int64  // offset just past the checksum (where RESP may follow)
 	Checksum string // ok, disabled, none
 	Lines    []string
-	Err      error // the decoder's error; nil when the RDB part is sound
+	Err      error  // the decoder's error; nil when the RDB part is sound
+	ErrText  string // Err without the offset prefix
 	ErrAt    int64
 	ErrKey   []byte
 }
@@ -73,7 +74,7 @@ type fileCheck struct {
 	// Context of the damage, filled only for an invalid RESP part.
 	LastCmd      string // name of the last complete command before OkUpTo
 	LastCmdAt    int64
-	LastCmdIndex int64 // 1-based among the file's commands
+	LastCmdIndex int64  // 1-based among the file's commands
 	BadCmd       string // name of the record at OkUpTo when it parses (e.g. MULTI)
 }
 
@@ -278,10 +279,13 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 	rp := &rdbPart{Lines: []string{fmt.Sprintf("[offset 0] Checking RDB file %s", cli.Printable(name))}}
 	dec := rdb.NewDecoder(br, &rdb.DecodeOptions{Deep: true})
 	fail := func(err error) *rdbPart {
-		rp.Err, rp.ErrAt = err, dec.Offset()
+		rp.Err, rp.ErrAt, rp.ErrText = err, dec.Offset(), err.Error()
 		var fe *rdb.FormatError
 		if errors.As(err, &fe) {
-			rp.ErrAt = fe.Offset
+			rp.ErrAt, rp.ErrText = fe.Offset, fe.Err.Error()
+			if fe.Context != "" {
+				rp.ErrText = fe.Context + ": " + rp.ErrText
+			}
 			if fe.Key != nil {
 				rp.ErrKey = fe.Key
 			}

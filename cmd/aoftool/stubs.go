@@ -6,8 +6,12 @@ import (
 	"github.com/persistkit/persistkit/internal/cli"
 )
 
-func newDumpCmd(env *cli.Env, g *cli.Globals) *cobra.Command    { return &cobra.Command{Use: "dump"} }
-func newConvertCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "convert"} }
-func newRewriteCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "rewrite"} }
-func newVerifyCmd(env *cli.Env, g *cli.Globals) *cobra.Command  { return &cobra.Command{Use: "verify"} }
-func quoteArg(b []byte) string                                   { return string(b) }
+func newDumpCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "dump"} }
+func newConvertCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+	return &cobra.Command{Use: "convert"}
+}
+func newRewriteCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+	return &cobra.Command{Use: "rewrite"}
+}
+func newVerifyCmd(env *cli.Env, g *cli.Globals) *cobra.Command { return &cobra.Command{Use: "verify"} }
+func quoteArg(b []byte) string                                 { return string(b) }
