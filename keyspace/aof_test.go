@@ -141,3 +141,57 @@ func clip(o *Object) string {
 	}
 	return s
 }
+
+// TestCorruptAOFReplay checks the corpus' damaged AOFs: a torn tail or an
+// unterminated MULTI loads up to exactly where redis-check-aof --fix cuts
+// (and equals the fixed file), garbage and a broken RDB preamble are fatal.
+func TestCorruptAOFReplay(t *testing.T) {
+	type want struct {
+		truncAt int64 // -1: must fail
+	}
+	cases := map[string]want{
+		"6.2.16/corrupt/aof/garbage-appended":             {-1},
+		"6.2.16/corrupt/aof/hybrid-truncated-in-preamble": {-1},
+		"6.2.16/corrupt/aof/hybrid-truncated-in-tail":     {2258},
+		"6.2.16/corrupt/aof/truncated-midcommand":         {3653},
+		"6.2.16/corrupt/aof/unterminated-multi":           {3684},
+		"7.4.1/corrupt/aof/garbage-appended":              {-1},
+		"7.4.1/corrupt/aof/hybrid-base-truncated":         {-1},
+		"7.4.1/corrupt/aof/truncated-midcommand":          {1137},
+		"7.4.1/corrupt/aof/unterminated-multi":            {1168},
+	}
+	for name, w := range cases {
+		t.Run(name, func(t *testing.T) {
+			in, _ := filepath.Glob(filepath.Join(corpusDir, name, "input", "*"))
+			if len(in) != 1 {
+				t.Skip("corpus case not present")
+			}
+			s := New(0)
+			res, err := ReplayAOF(context.Background(), in[0], s, nil)
+			if w.truncAt < 0 {
+				if err == nil {
+					t.Fatalf("replay succeeded, want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Truncated || res.TruncatedAt != w.truncAt {
+				t.Fatalf("truncated=%v at %d, want at %d", res.Truncated, res.TruncatedAt, w.truncAt)
+			}
+			if _, err := ReplayAOF(context.Background(), in[0], New(0), &ReplayOptions{NoTruncated: true}); err == nil {
+				t.Errorf("NoTruncated: no error")
+			}
+			fixed, _ := filepath.Glob(filepath.Join(corpusDir, name, "fixed", "*"))
+			f := New(0)
+			fres, err := ReplayAOF(context.Background(), fixed[0], f, nil)
+			if err != nil || fres.Truncated {
+				t.Fatalf("fixed: %v (truncated %v)", err, fres.Truncated)
+			}
+			if s.Digest(DigestOptions{}) != f.Digest(DigestOptions{}) {
+				t.Errorf("truncated replay differs from the fixed file")
+			}
+		})
+	}
+}
