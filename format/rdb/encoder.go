@@ -9,8 +9,8 @@ import (
 )
 
 // Thresholds are the server's encoding-conversion limits. They decide which
-// compact encoding a value gets, exactly as the server's config would. The
-// zero value means DefaultThresholds.
+// compact encoding a value gets, exactly as the server's config would. Zero
+// fields take the value from DefaultThresholds.
 type Thresholds struct {
 	HashMaxListpackEntries int // hash-max-listpack-entries (hash-max-ziplist-entries before 7.0)
 	HashMaxListpackValue   int // hash-max-listpack-value (hash-max-ziplist-value)
@@ -44,6 +44,23 @@ var DefaultThresholds = Thresholds{
 	ListMaxZiplistValue:    64,
 	StreamNodeMaxBytes:     4096,
 	StreamNodeMaxEntries:   100,
+}
+
+func (t Thresholds) withDefaults() Thresholds {
+	d := DefaultThresholds
+	for _, p := range []struct{ v, def *int }{
+		{&t.HashMaxListpackEntries, &d.HashMaxListpackEntries}, {&t.HashMaxListpackValue, &d.HashMaxListpackValue},
+		{&t.ZSetMaxListpackEntries, &d.ZSetMaxListpackEntries}, {&t.ZSetMaxListpackValue, &d.ZSetMaxListpackValue},
+		{&t.SetMaxIntsetEntries, &d.SetMaxIntsetEntries}, {&t.SetMaxListpackEntries, &d.SetMaxListpackEntries},
+		{&t.SetMaxListpackValue, &d.SetMaxListpackValue}, {&t.ListMaxListpackSize, &d.ListMaxListpackSize},
+		{&t.ListMaxZiplistEntries, &d.ListMaxZiplistEntries}, {&t.ListMaxZiplistValue, &d.ListMaxZiplistValue},
+		{&t.StreamNodeMaxBytes, &d.StreamNodeMaxBytes}, {&t.StreamNodeMaxEntries, &d.StreamNodeMaxEntries},
+	} {
+		if *p.v == 0 {
+			*p.v = *p.def
+		}
+	}
+	return t
 }
 
 // EncodeOptions configure an Encoder. A nil *EncodeOptions means version 12,
@@ -82,9 +99,7 @@ func (o *EncodeOptions) resolved() EncodeOptions {
 	if r.Version == 80 {
 		r.Flavour = FlavourValkey
 	}
-	if r.Thresholds == (Thresholds{}) {
-		r.Thresholds = DefaultThresholds
-	}
+	r.Thresholds = r.Thresholds.withDefaults()
 	return r
 }
 

@@ -607,3 +607,133 @@ func TestDecodeDumpErrors(t *testing.T) {
 		t.Errorf("DecodeDump(good) = %v, %v", v, err)
 	}
 }
+
+// The Valkey 9.0.1 file of rdb-next.md §2.7, rebuilt byte for byte.
+func TestEncoderValkey80WorkedExample(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(&buf, &EncodeOptions{Version: 80, Flavour: FlavourValkey})
+	for _, kv := range [][2]string{{"valkey-ver", "9.0.1"}, {"redis-bits", "64"}, {"ctime", "1769706047"}, {"used-mem", "1134104"}, {"aof-base", "0"}} {
+		if err := e.Write(&Aux{Key: []byte(kv[0]), Value: []byte(kv[1])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Write(&SelectDB{DB: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Write(&ResizeDB{DBSize: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h := &Hash{Fields: []HashField{
+		{Field: []byte("F1"), Value: []byte("V1"), ExpireAtMs: 2715785640000},
+		{Field: []byte("F2"), Value: []byte("V2"), ExpireAtMs: 2400425640000},
+		{Field: []byte("F3"), Value: []byte("V3")},
+	}}
+	if err := e.WriteEntry(noTTL(0, "hash2-hfe"), h); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := unhex(t, "56414C4B4559303830"+
+		"FA0A"+hex.EncodeToString([]byte("valkey-ver"))+"05"+hex.EncodeToString([]byte("9.0.1"))+
+		"FA0A"+hex.EncodeToString([]byte("redis-bits"))+"C040"+
+		"FA05"+hex.EncodeToString([]byte("ctime"))+"C23F927B69"+
+		"FA08"+hex.EncodeToString([]byte("used-mem"))+"C2184E1100"+
+		"FA08"+hex.EncodeToString([]byte("aof-base"))+"C000"+
+		"FE00 FB0100 16 09"+hex.EncodeToString([]byte("hash2-hfe"))+"03"+
+		"024631 025631 4038705178020000"+
+		"024632 025632 408084E42E020000"+
+		"024633 025633 FFFFFFFFFFFFFFFF"+
+		"FF 9C58557263088 3BD")
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("got  %x\nwant %x", buf.Bytes(), want)
+	}
+	if len(want) != 148 {
+		t.Errorf("example is %d bytes, want 148", len(want))
+	}
+}
+
+// Redis 13: KEY_META before the type byte and stream type 26 with its IDMP
+// tail survive a round trip; both need version 13.
+func TestEncoderRDB13KeyMetaAndIDMP(t *testing.T) {
+	idmp := appendLen(nil, 100)  // duration
+	idmp = appendLen(idmp, 1000) // max entries
+	idmp = appendLen(idmp, 1)    // producers
+	idmp = appendRDBString(idmp, []byte("p1"), false)
+	idmp = appendLen(idmp, 1) // entries
+	idmp = appendRDBString(idmp, []byte("iid-1"), false)
+	idmp = appendLen(appendLen(idmp, 5), 1) // stream ID 5-1
+	idmp = appendLen(appendLen(idmp, 1), 0) // iids added, duplicates
+	s := &Stream{Entries: []StreamEntry{{ID: StreamID{5, 1}, Fields: []StreamField{{[]byte("f"), []byte("v")}}}},
+		Length: 1, LastID: StreamID{5, 1}, FirstID: StreamID{5, 1}, EntriesAdded: 1, HasV2Meta: true, IDMP: idmp}
+	// name KMT1, version 0, ALLOW_IGNORE; value: UINT 7, EOF.
+	meta := []KeyMeta{{ClassSpec: 0x28C4F501, Raw: []byte{2, 7, 0}}}
+	var buf bytes.Buffer
+	e := NewEncoder(&buf, &EncodeOptions{Version: 13})
+	ent := noTTL(0, "k")
+	ent.KeyMeta = meta
+	if err := e.WriteEntry(ent, &String{Data: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.WriteEntry(noTTL(0, "s"), s); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), unhex(t, "F3 01 01F5C428 020700 00 016B")) {
+		t.Errorf("KEY_META not before the string key: %x", buf.Bytes())
+	}
+	f, err := decodeAll(buf.Bytes(), &DecodeOptions{Deep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.recs) != 3 { // SELECTDB + 2 keys
+		t.Fatalf("%d records", len(f.recs))
+	}
+	if got := f.recs[1].rec.(*Entry); len(got.KeyMeta) != 1 || got.KeyMeta[0].ClassSpec != meta[0].ClassSpec || !bytes.Equal(got.KeyMeta[0].Raw, meta[0].Raw) {
+		t.Errorf("key meta %+v", got.KeyMeta)
+	}
+	st := f.recs[2]
+	if st.rec.(*Entry).Type != TypeStreamListpacks4 {
+		t.Errorf("stream type %d, want 26", st.rec.(*Entry).Type)
+	}
+	caps := targetCaps{version: 13}
+	if w, g := canonValue(s, caps), canonValue(st.val, caps); w != g {
+		t.Errorf("stream differs:\n want %s\n  got %s", w, g)
+	}
+}
+
+func TestEncoderSlotInfo(t *testing.T) {
+	for _, tc := range []struct {
+		opt  EncodeOptions
+		want string
+	}{
+		{EncodeOptions{Version: 12}, "F4 05 0A 01"},
+		{EncodeOptions{Version: 11}, ""},
+		{EncodeOptions{Version: 80, Flavour: FlavourValkey}, "FA 09" + hex.EncodeToString([]byte("slot-info")) + "06" + hex.EncodeToString([]byte("5,10,1"))},
+	} {
+		var buf bytes.Buffer
+		e := NewEncoder(&buf, &tc.opt)
+		if err := e.Write(&SlotInfo{Slot: 5, SlotSize: 10, ExpiresSize: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.Bytes()[9 : buf.Len()-9]; !bytes.Equal(got, unhex(t, tc.want)) {
+			t.Errorf("v%d: got %x want %s", tc.opt.Version, got, tc.want)
+		}
+	}
+}
+
+func TestThresholdsPartial(t *testing.T) {
+	o := (&EncodeOptions{Thresholds: Thresholds{HashMaxListpackEntries: 1}}).resolved()
+	if o.Thresholds.SetMaxIntsetEntries != 512 || o.Thresholds.HashMaxListpackEntries != 1 {
+		t.Errorf("thresholds %+v", o.Thresholds)
+	}
+	h := &Hash{Fields: []HashField{{Field: []byte("a")}, {Field: []byte("b")}}}
+	if ty, _ := chooseEncoding(h, EncRaw, &o); ty != TypeHash {
+		t.Errorf("2 fields with hash-max-listpack-entries 1: type %d", ty)
+	}
+}
