@@ -48,6 +48,10 @@ func BenchmarkDecodeTypesLargeDeep(b *testing.B) {
 }
 
 // Keys only: values are skipped without being decoded.
+func BenchmarkDecodeTypesLarge70Deep(b *testing.B) {
+	benchDecode(b, "7.0.15-debian/types-large/dump.rdb", true, true)
+}
+
 func BenchmarkDecodeTypesLargeSkip(b *testing.B) {
 	benchDecode(b, "7.4.1/types-large/dump.rdb", false, false)
 }

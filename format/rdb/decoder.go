@@ -1095,8 +1095,10 @@ func (d *Decoder) entryText(be blobEntry, keep bool, slot int, arena *[]byte) []
 
 func (d *Decoder) intText(v int64, keep bool, slot int, arena *[]byte) []byte {
 	if keep {
-		if *arena == nil || cap(*arena)-len(*arena) < 20 {
-			*arena = make([]byte, 0, 1024)
+		if cap(*arena)-len(*arena) < 20 {
+			// Chunks grow from small (most values are small) to 4 KiB;
+			// earlier chunks stay alive through the slices handed out.
+			*arena = make([]byte, 0, min(4096, max(64, 2*cap(*arena))))
 		}
 		start := len(*arena)
 		*arena = strconv.AppendInt(*arena, v, 10)
