@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -452,5 +454,97 @@ func TestModuleTypeName(t *testing.T) {
 		if got != name || ver != 1023 {
 			t.Errorf("%s: got %s/%d", name, got, ver)
 		}
+	}
+}
+
+var updateDecoder = flag.Bool("update-decoder", false, "rewrite testdata/decoder files and goldens")
+
+// decoderCases are the hand-built files of testdata/decoder. Names starting
+// with "bad-<cause>-" must fail with that cause; the others must decode to
+// their .golden.txt.
+func decoderCases() map[string][]byte {
+	valkey := &rb{b: []byte("VALKEY080"), ver: 80}
+	valkey.raw(OpAux).str("valkey-ver").str("9.0.1").raw(OpSelectDB).len(0).raw(OpResizeDB).len(1).len(0).
+		raw(22).str("hash2-hfe").len(3).str("F1").str("V1").u64(2715785640000).
+		str("F2").str("V2").u64(2400425640000).str("F3").str("V3").u64(math.MaxUint64)
+	return map[string][]byte{
+		"valkey9-hash2.rdb": valkey.end(),
+		"rdb13-keymeta.rdb": newRB(13).raw(OpExpireTimeMs).u64(9).raw(OpKeyMeta).len(1).raw(0x01, 0xF5, 0xC4, 0x28).
+			len(2).len(5).len(0).raw(0).str("k").str("v").end(),
+		"rdb13-stream26.rdb": newRB(13).raw(26).str("st").len(0).len(0).len(5).len(1).
+			len(0).len(0).len(0).len(0).len(3).len(0).
+			len(10).len(100).len(1).str("p").len(1).str("i").len(1).len(2).len(1).len(0).end(),
+		"zset-v1-specials.rdb": newRB(6).raw(3).str("z").len(3).str("b").raw(254).
+			str("c").raw(255).str("d").raw(3).raw([]byte("1.5")...).end(),
+		"bad-corrupt-zset-v1-nan.rdb": newRB(6).raw(3).str("z").len(1).str("a").raw(253).end(),
+		"hfe-type24.rdb": newRB(12).raw(24).str("h").u64(1000).len(2).
+			len(0).str("a").str("1").len(6).str("b").str("2").end(),
+		"quicklist2-plain-empty.rdb": newRB(10).raw(18).str("l").len(3).
+			len(1).str("plain").len(2).blob(lp()).len(2).blob(lp("p", 1)).end(),
+		"bad-limit-string-2p60.rdb": newRB(9).raw(0).str("k").raw(0x81).
+			raw(binary.BigEndian.AppendUint64(nil, 1<<60)...).end(),
+		"bad-eof-list-2p32.rdb":               newRB(9).raw(1).str("k").len(1 << 32).str("x").b,
+		"bad-corrupt-listpack-header.rdb":     newRB(10).raw(16).str("h").blob([]byte{0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0xFF}).end(),
+		"bad-corrupt-keymeta-then-opcode.rdb": newRB(13).raw(OpKeyMeta).len(0).raw(OpSelectDB).len(0).end(),
+		"bad-unsupported-function-pre-ga.rdb": newRB(10).raw(OpFunctionPreGA).end(),
+		"bad-checksum-footer.rdb":             append(newRB(9).raw(0).str("k").str("v").raw(OpEOF).b, 1, 2, 3, 4, 5, 6, 7, 8),
+	}
+}
+
+func TestDecoderTestdata(t *testing.T) {
+	dir := filepath.Join("testdata", "decoder")
+	if *updateDecoder {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, data := range decoderCases() {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.rdb"))
+	if len(files) == 0 {
+		t.Fatal("no testdata/decoder files; run with -update-decoder")
+	}
+	causes := map[string]error{"limit": ErrLimit, "eof": io.ErrUnexpectedEOF, "corrupt": ErrCorrupt,
+		"unsupported": ErrUnsupported, "checksum": ErrChecksum}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := decodeBytes(data, &DecodeOptions{Deep: true})
+			if strings.HasPrefix(name, "bad-") {
+				want := causes[strings.SplitN(name, "-", 3)[1]]
+				if want == nil || !errors.Is(err, want) {
+					t.Fatalf("error %v, want %v", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sb strings.Builder
+			for i, e := range out.ents {
+				fmt.Fprintf(&sb, "db=%d key=%q type=%d enc=%v expire=%d meta=%d: %s\n",
+					e.DB, e.Key, e.Type, e.Encoding, e.ExpireAtMs, len(e.KeyMeta), show(out.vals[i]))
+			}
+			golden := strings.TrimSuffix(path, ".rdb") + ".golden.txt"
+			if *updateDecoder {
+				if err := os.WriteFile(golden, []byte(sb.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sb.String() != string(want) {
+				t.Errorf("got\n%s\nwant\n%s", sb.String(), want)
+			}
+		})
 	}
 }
