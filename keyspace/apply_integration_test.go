@@ -304,8 +304,11 @@ func TestApplyDifferential(t *testing.T) {
 	srv := redistest.Start(t, nil)
 	ver := srv.Version()
 	opt := DigestOptions{RedisVersion: ver}
+	okCount := map[string]int{}
+	defer func() { t.Logf("RESTORE ok %d, FUNCTION RESTORE ok %d", okCount["RESTORE "+"k1"]+okCount["RESTORE k2"]+okCount["RESTORE k3"]+okCount["RESTORE k4"], okCount["FUNCTION RESTORE"]) }()
 	for seed := uint64(1); seed <= 6; seed++ {
 		srv.Do("FLUSHALL")
+		srv.Do("FUNCTION", "FLUSH")
 		srv.Do("SELECT", "0")
 		s := New(time.Now().UnixMilli())
 		g := &cmdGen{r: rand.New(rand.NewPCG(seed, 42))}
@@ -315,18 +318,56 @@ func TestApplyDifferential(t *testing.T) {
 			for j, a := range cmd {
 				args[j] = []byte(a)
 			}
+			switch g.r.IntN(40) {
+			case 0: // RESTORE a DUMP made by the server
+				d, err := srv.Do("DUMP", g.key())
+				if err == nil && !d.Nil {
+					args = [][]byte{[]byte("RESTORE"), []byte(g.key()), []byte(g.pick([]string{"0", "100000"})), d.Str}
+					if g.r.IntN(2) == 0 {
+						args = append(args, []byte("REPLACE"))
+					}
+					cmd = []string{"RESTORE", string(args[1]), string(args[2]), "<payload>"}
+				}
+			case 1: // functions: LOAD, then DUMP/FLUSH/RESTORE round trips
+				lib := g.pick([]string{"l1", "l2"})
+				code := "#!lua name=" + lib + "\nredis.register_function('f" + lib + "', function() return 1 end)"
+				args = [][]byte{[]byte("FUNCTION"), []byte("LOAD"), []byte(code)}
+				if g.r.IntN(2) == 0 {
+					args = [][]byte{[]byte("FUNCTION"), []byte("LOAD"), []byte("REPLACE"), []byte(code)}
+				}
+				if g.r.IntN(3) == 0 {
+					d, err := srv.Do("FUNCTION", "DUMP")
+					if err != nil {
+						t.Fatal(err)
+					}
+					args = [][]byte{[]byte("FUNCTION"), []byte("RESTORE"), d.Str, []byte(g.pick([]string{"APPEND", "REPLACE", "FLUSH"}))}
+				}
+				if g.r.IntN(5) == 0 {
+					args = [][]byte{[]byte("FUNCTION"), []byte(g.pick([]string{"FLUSH", "DELETE"})), []byte(lib)}
+					if string(args[1]) == "FLUSH" {
+						args = args[:2]
+					}
+				}
+				cmd = []string{string(args[0]), string(args[1])}
+			}
 			_, srvErr := srv.DoBytes(args...)
 			var re *redistest.ReplyError
 			if srvErr != nil && !errors.As(srvErr, &re) {
 				t.Fatalf("server: %v", srvErr)
 			}
 			ourErr := s.Apply(args)
+			if srvErr == nil && len(cmd) > 1 {
+				okCount[cmd[0]+" "+cmd[1]]++
+			}
 			if (srvErr != nil) != (ourErr != nil) {
 				t.Errorf("seed %d #%d %q: server err %v, ours %v", seed, i, cmd, srvErr, ourErr)
 			}
 			want, err := srv.Digest()
 			if err != nil {
 				t.Fatal(err)
+			}
+			if fl, err := srv.Do("FUNCTION", "LIST"); err == nil && len(fl.Array) != len(s.Functions) {
+				t.Fatalf("seed %d #%d after %q: %d libraries, server %d", seed, i, cmd, len(s.Functions), len(fl.Array))
 			}
 			got := s.Digest(opt)
 			if hex.EncodeToString(got[:]) != want {

@@ -8,7 +8,8 @@ import (
 	"github.com/persistkit/persistkit/format/rdb"
 )
 
-// argv splits a command line on spaces; "”" stands for an empty argument.
+// argv splits a command line on spaces; a token of two single quotes
+// stands for an empty argument.
 func argv(line string) [][]byte {
 	var out [][]byte
 	for _, f := range strings.Fields(line) {

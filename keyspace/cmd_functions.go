@@ -17,7 +17,6 @@ func init() {
 	registerSub("FUNCTION", "LOAD", -3, cmdFunctionLoad)
 	registerSub("FUNCTION", "DELETE", 3, cmdFunctionDelete)
 	registerSub("FUNCTION", "FLUSH", -2, cmdFunctionFlush)
-	registerSub("FUNCTION", "RESTORE", -3, func(*Store, [][]byte) error { return errFunctionDump })
 	for _, sub := range []string{"LIST", "STATS", "DUMP", "KILL", "HELP"} {
 		registerSub("FUNCTION", sub, -2, noop)
 	}
