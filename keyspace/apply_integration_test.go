@@ -305,7 +305,9 @@ func TestApplyDifferential(t *testing.T) {
 	ver := srv.Version()
 	opt := DigestOptions{RedisVersion: ver}
 	okCount := map[string]int{}
-	defer func() { t.Logf("RESTORE ok %d, FUNCTION RESTORE ok %d", okCount["RESTORE "+"k1"]+okCount["RESTORE k2"]+okCount["RESTORE k3"]+okCount["RESTORE k4"], okCount["FUNCTION RESTORE"]) }()
+	defer func() {
+		t.Logf("RESTORE ok %d, FUNCTION RESTORE ok %d", okCount["RESTORE "+"k1"]+okCount["RESTORE k2"]+okCount["RESTORE k3"]+okCount["RESTORE k4"], okCount["FUNCTION RESTORE"])
+	}()
 	for seed := uint64(1); seed <= 6; seed++ {
 		srv.Do("FLUSHALL")
 		srv.Do("FUNCTION", "FLUSH")
