@@ -95,8 +95,12 @@ type checkReport struct {
 	ComputedCRC    uint64
 	Size           int64
 	Problems       []checkProblem
-	Warnings       []string
-	lines          []string // redis-check-rdb style progress lines
+	// Unreadable are byte ranges that no record could be read from, and
+	// LostKeys the keys found there, when check resynchronised after damage.
+	Unreadable [][2]int64
+	LostKeys   []checkProblem
+	Warnings   []string
+	lines      []string // redis-check-rdb style progress lines
 }
 
 func (r *checkReport) ok() bool { return len(r.Problems) == 0 }
@@ -272,6 +276,9 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
 	rep.File = o.file
+	if !rep.ok() && o.file != "-" && rep.Checksum != "mismatch" {
+		rep.resync(ctx, o.file)
+	}
 	w := bufio.NewWriter(o.env.Out)
 	if o.g.JSON {
 		w.Write(rep.appendJSON(nil))
@@ -286,6 +293,23 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		return cli.Silent(cli.ExitInvalid)
 	}
 	return nil
+}
+
+// resync looks past the first damage, the way --fix does, to report every
+// problem and the keys that cannot be recovered. It needs random access,
+// so it reads the (damaged, hence suspect-sized) file into memory once.
+func (r *checkReport) resync(ctx context.Context, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	res, err := salvageRDB(ctx, data, io.Discard)
+	if err != nil || len(res.Problems) == 0 {
+		return
+	}
+	r.Problems = append(r.Problems, res.Problems[1:]...)
+	r.Unreadable = res.Dropped
+	r.LostKeys = res.DroppedKeys
 }
 
 func (r *checkReport) sortedCounts() []string {
@@ -326,6 +350,15 @@ func (r *checkReport) writeText(w *bufio.Writer, pal *cli.Palette, tty, quiet bo
 			if p.Type != "" {
 				fmt.Fprintf(w, "[additional info] Reading type %s\n", p.Type)
 			}
+		}
+		for _, k := range r.LostKeys {
+			fmt.Fprintf(w, "[lost] key '%s' at offset %d: %s\n", cli.PrintableBytes(k.Key), k.Offset, cli.Printable(k.What))
+		}
+		for _, u := range r.Unreadable {
+			fmt.Fprintf(w, "[lost] bytes %d-%d unreadable (%d bytes)\n", u[0], u[1], u[1]-u[0])
+		}
+		if len(r.Unreadable) > 0 || len(r.LostKeys) > 0 {
+			fmt.Fprintf(w, "[hint] rdbtool check --fix -o OUT %s keeps every intact key\n", cli.Printable(r.File))
 		}
 	}
 	fmt.Fprintf(w, "[info] %d keys read\n", r.Keys)
@@ -434,6 +467,26 @@ func (r *checkReport) appendJSON(b []byte) []byte {
 		b = append(b, `,"what":`...)
 		b = cli.AppendString(b, p.What)
 		b = append(b, '}')
+	}
+	b = append(b, `],"lost_keys":[`...)
+	for i, k := range r.LostKeys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"offset":`...)
+		b = strconv.AppendInt(b, k.Offset, 10)
+		b = append(b, `,"key":`...)
+		b = cli.AppendBytes(b, k.Key)
+		b = append(b, `,"what":`...)
+		b = cli.AppendString(b, k.What)
+		b = append(b, '}')
+	}
+	b = append(b, `],"unreadable_ranges":[`...)
+	for i, u := range r.Unreadable {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "[%d,%d]", u[0], u[1])
 	}
 	b = append(b, `],"warnings":[`...)
 	for i, w := range r.Warnings {
