@@ -303,7 +303,7 @@ func (r *checkRun) appendJSON(b []byte) []byte {
 	b = strconv.AppendBool(b, r.aof.multi)
 	if r.aof.set.ManifestPath != "" {
 		b = append(b, `,"manifest":`...)
-		b = cli.AppendString(b, r.aof.set.ManifestPath)
+		b = cli.AppendString(b, r.aof.shown(r.aof.set.ManifestPath))
 	}
 	b = append(b, `,"ok":`...)
 	b = strconv.AppendBool(b, r.ok())
@@ -324,7 +324,7 @@ func (r *checkRun) appendJSON(b []byte) []byte {
 		b = append(b, `{"kind":`...)
 		b = cli.AppendString(b, p.Kind.String())
 		b = append(b, `,"path":`...)
-		b = cli.AppendString(b, p.Path)
+		b = cli.AppendString(b, r.aof.shown(p.Path))
 		if p.Err != nil {
 			b = append(b, `,"error":`...)
 			b = cli.AppendString(b, p.Err.Error())

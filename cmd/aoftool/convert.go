@@ -42,11 +42,10 @@ and reports each loss on stderr. OUT appears only when complete.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "output RDB file (\"-\": stdout)")
+	f.StringVarP(&o.output, "output", "o", "", "output RDB file (default and \"-\": stdout, not a terminal unless -o -)")
 	f.IntVar(&o.rdbVersion, "rdb-version", 12, "RDB version to write")
 	f.StringVar(&o.now, "now", "", "reference time in Unix ms; keys expired before it are left out")
 	f.BoolVar(&o.lossy, "lossy", false, "drop what the target version cannot hold instead of failing")
-	cmd.MarkFlagRequired("output")
 	return cmd
 }
 
@@ -58,15 +57,15 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 	if o.rdbVersion < 6 || (o.rdbVersion > 13 && o.rdbVersion != 80) {
 		return cli.Usagef("--rdb-version: want 6..13, got %d", o.rdbVersion)
 	}
-	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
-	if err != nil {
-		return err
-	}
 	out, err := o.env.OpenOutput(o.output, true, o.explicitOut)
 	if err != nil {
 		return err
 	}
 	defer out.Abort()
+	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
+	if err != nil {
+		return err
+	}
 	lost := 0
 	opt := &rdb.EncodeOptions{Version: o.rdbVersion, Lossy: o.lossy, OnLossy: func(key []byte, what string) {
 		lost++
@@ -95,10 +94,14 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		b = append(b, `,"lossy":`...)
 		b = strconv.AppendInt(b, int64(lost), 10)
 		b = append(b, "}\n"...)
-		_, err := o.env.Out.Write(b)
+		w := o.env.Out
+		if o.output == "" || o.output == "-" {
+			w = o.env.Err // stdout carries the RDB
+		}
+		_, err := w.Write(b)
 		return err
 	}
-	if !o.g.Quiet && o.output != "-" {
+	if !o.g.Quiet && o.output != "-" && o.output != "" {
 		fmt.Fprintf(o.env.Err, "aoftool: wrote %s: %d keys, %d function libraries (RDB version %d)\n", cli.Printable(o.output), st.keys, st.functions, o.rdbVersion)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/persistkit/persistkit/format/manifest"
 	"github.com/persistkit/persistkit/internal/cli"
 	"github.com/persistkit/persistkit/keyspace"
 )
@@ -15,12 +14,14 @@ import (
 // after the replay, so keys expired before it are left out of digests and
 // exports; 0 means nothing expires.
 func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string, now int64) (*keyspace.Store, *keyspace.ReplayResult, error) {
+	a, err := locate(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	total, offsets := int64(0), map[string]int64{}
-	if set, err := manifest.Locate(path); err == nil {
-		for _, e := range set.Load {
-			offsets[e.Path] = total
-			total += max(e.Size, 0)
-		}
+	for _, e := range a.set.Load {
+		offsets[e.Path] = total
+		total += max(e.Size, 0)
 	}
 	p := env.NewProgress(g, "replaying")
 	defer p.Done()

@@ -19,12 +19,16 @@ import (
 type aofSet struct {
 	arg   string
 	set   *manifest.Set
-	multi bool // manifest-driven (Redis 7 multi-part)
+	multi  bool   // manifest-driven (Redis 7 multi-part)
+	argDir string // the directory of the files, as the user spelled it
 }
 
 // locate resolves an AOF argument: a file, a manifest or an appendonlydir.
 // A manifest that Redis would refuse is invalid input.
 func locate(path string) (*aofSet, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err // the path as given, not made absolute
+	}
 	set, err := manifest.Locate(path)
 	if err != nil {
 		var pe *manifest.ParseError
@@ -33,7 +37,21 @@ func locate(path string) (*aofSet, error) {
 		}
 		return nil, err
 	}
-	return &aofSet{arg: path, set: set, multi: set.Manifest != nil}, nil
+	a := &aofSet{arg: path, set: set, multi: set.Manifest != nil, argDir: filepath.Dir(path)}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		a.argDir = path
+	}
+	return a, nil
+}
+
+// shown turns an absolute path of the set into one relative to the
+// argument as the user gave it, so output does not depend on the working
+// directory. All files of a set live in one directory.
+func (a *aofSet) shown(abs string) string {
+	if !a.multi {
+		return a.arg
+	}
+	return filepath.Join(a.argDir, filepath.Base(abs))
 }
 
 // display is the name redis-check-aof prints for a file: the manifest's
@@ -123,13 +141,13 @@ func scanAOF(ctx context.Context, a *aofSet, opt scanOptions) (*checkRun, error)
 		run.Problems = append(run.Problems, p)
 		switch p.Kind {
 		case manifest.ProblemMissing, manifest.ProblemUnreadable:
-			msg := fmt.Sprintf("%s: %s", filepath.Base(p.Path), p.Kind)
+			msg := fmt.Sprintf("%s: %s", filepath.Base(p.Path), problemText(p.Kind))
 			if p.Err != nil {
 				msg += ": " + p.Err.Error()
 			}
 			run.Invalid = append(run.Invalid, msg)
 		default:
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s: %s", filepath.Base(p.Path), p.Kind))
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s: %s", filepath.Base(p.Path), problemText(p.Kind)))
 		}
 	}
 	if a.set.Manifest != nil {
@@ -145,7 +163,7 @@ func scanAOF(ctx context.Context, a *aofSet, opt scanOptions) (*checkRun, error)
 	line := int64(1)
 	for i := range a.set.Load {
 		e := &a.set.Load[i]
-		fc := &fileCheck{Name: a.display(e), Path: e.Path, Size: e.Size, Last: i == len(a.set.Load)-1}
+		fc := &fileCheck{Name: a.display(e), Path: a.shown(e.Path), Size: e.Size, Last: i == len(a.set.Load)-1}
 		switch {
 		case !a.multi:
 			fc.Role = "aof"
@@ -337,4 +355,21 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 		rp.Checksum = "ok"
 	}
 	return rp
+}
+
+// problemText words a directory problem for people.
+func problemText(k manifest.ProblemKind) string {
+	switch k {
+	case manifest.ProblemMissing:
+		return "listed in the manifest but missing"
+	case manifest.ProblemUnreadable:
+		return "listed in the manifest but unreadable"
+	case manifest.ProblemOrphan:
+		return "not listed in the manifest (ignored)"
+	case manifest.ProblemTemp:
+		return "leftover of an interrupted rewrite (ignored)"
+	case manifest.ProblemNoData:
+		return "the manifest lists no base and no INCR file"
+	}
+	return k.String()
 }
