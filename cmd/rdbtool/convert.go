@@ -243,7 +243,11 @@ func lossyHint(err error) error {
 // writeAOF writes the commands rebuilding every record, in file order.
 func writeAOF(ctx context.Context, src recordSource, w io.Writer, progress func()) (convertStats, error) {
 	var st convertStats
-	sink := newRESPSink(w)
+	var dec *rdb.Decoder
+	if rs, ok := src.(*rdbSource); ok {
+		dec = rs.dec
+	}
+	sink := newRESPSink(w, dec)
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {

@@ -25,7 +25,7 @@ func replay(t *testing.T, path string) *keyspace.Store {
 // TestConvertRoundTrip converts corpus files every way and checks that the
 // keyspace (DEBUG DIGEST, nothing expired) survives.
 func TestConvertRoundTrip(t *testing.T) {
-	datasets := []string{"types-small", "types-large", "streams", "hfe", "functions", "multidb", "expiry"}
+	datasets := []string{"types-small", "types-large", "streams", "hfe", "functions", "multidb", "expiry", "module"}
 	for _, ver := range []string{"6.2.16", "7.0.15-debian", "7.4.1"} {
 		for _, ds := range datasets {
 			src := filepath.Join(corpusDir, ver, ds, "dump.rdb")

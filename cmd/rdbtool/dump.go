@@ -227,6 +227,7 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 	}
 	defer out.Abort()
 	bw := bufio.NewWriterSize(out, 256<<10)
+	dec := rdb.NewDecoder(in, nil)
 	var sink dumpSink
 	switch o.format {
 	case "jsonl":
@@ -236,13 +237,12 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 	case "csv":
 		sink = newCSVSink(bw)
 	case "resp":
-		sink = newRESPSink(bw)
+		sink = newRESPSink(bw, dec)
 	case "keys":
 		sink = &keysSink{w: bw}
 	}
 	needValue := o.format != "keys" || filt.needsSize()
 	p := o.env.NewProgress(o.g, "dumping")
-	dec := rdb.NewDecoder(in, nil)
 	derr := func() error {
 		for n := 0; ; n++ {
 			if n%1024 == 0 {
@@ -428,9 +428,15 @@ type respSink struct {
 	curDB int64
 }
 
-func newRESPSink(w io.Writer) *respSink {
+// newRESPSink writes commands to w; DUMP payloads (module values) use the
+// input's RDB version, read from dec when it knows it.
+func newRESPSink(w io.Writer, dec *rdb.Decoder) *respSink {
 	rw := resp.NewWriter(w)
-	return &respSink{w: rw, rw: &rewriter{w: rw}, curDB: -1}
+	ver := 0
+	if dec != nil {
+		ver, _ = dec.Version()
+	}
+	return &respSink{w: rw, rw: &rewriter{w: rw, version: ver}, curDB: -1}
 }
 
 func (s *respSink) record(rec rdb.Record) error {
