@@ -144,6 +144,9 @@ func writeSalvageReport(o *checkOptions, res *salvage, dst string) error {
 	for _, r := range res.Dropped {
 		fmt.Fprintf(w, "rdbtool: dropped bytes %d-%d (%d bytes)\n", r[0], r[1], r[1]-r[0])
 	}
+	if len(res.Problems) > 0 && len(res.Dropped) == 0 && len(res.DroppedKeys) == 0 {
+		fmt.Fprintf(w, "rdbtool: warning: only the checksum was wrong: every record decoded, but one may hold altered bytes\n")
+	}
 	fmt.Fprintf(w, "rdbtool: wrote %s: %d keys kept, %d dropped, RDB version %d\n", cli.Printable(dst), res.Kept, len(res.DroppedKeys), res.Version)
 	return w.Flush()
 }
