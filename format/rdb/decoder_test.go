@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -544,6 +545,32 @@ func TestDecoderTestdata(t *testing.T) {
 			}
 			if sb.String() != string(want) {
 				t.Errorf("got\n%s\nwant\n%s", sb.String(), want)
+			}
+		})
+	}
+}
+
+// A length that lies (within the limits) costs what the file contains,
+// not what it claims.
+func TestLyingLengthsAllocateLittle(t *testing.T) {
+	cases := map[string][]byte{
+		"400 MiB string":      newRB(9).raw(0).str("k").len(400 << 20).raw([]byte("short")...).b,
+		"400 MiB listpack":    newRB(10).raw(16).str("h").len(400 << 20).raw(lp("a", "b")...).b,
+		"2^32-element list":   newRB(9).raw(1).str("k").len(1 << 32).str("x").b,
+		"2^32-node quicklist": newRB(10).raw(18).str("k").len(1 << 32).len(2).blob(lp("a")).b,
+		"lzf 400 MiB output":  newRB(9).raw(0).str("k").raw(0xC3).len(10<<20).len(400<<20).raw(1, 2, 3).b,
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := decodeBytes(data, nil)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("error %v, want io.ErrUnexpectedEOF", err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+				t.Errorf("allocated %d bytes", n)
 			}
 		})
 	}
