@@ -181,7 +181,7 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func corpusManifests(t *testing.T) []string {
+func corpusManifests(t testing.TB) []string {
 	var out []string
 	filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && strings.HasSuffix(p, ".manifest") {
