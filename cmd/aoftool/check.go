@@ -141,8 +141,8 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 // fixHint says what would repair the AOF.
 func (r *checkRun) fixHint(arg string) string {
 	bad := r.firstBad()
-	if bad == nil {
-		return "the manifest or directory must be repaired by hand"
+	if bad == nil || bad.Format == "missing" {
+		return "restore the missing files or edit the manifest by hand"
 	}
 	if bad.RDB != nil && bad.RDB.Err != nil {
 		return "the RDB part cannot be cut; 'aoftool check --fix --salvage " + arg + "' keeps the keys decodable before the damage"

@@ -17,8 +17,8 @@ import (
 
 // aofSet is an AOF argument resolved to its files in load order.
 type aofSet struct {
-	arg   string
-	set   *manifest.Set
+	arg    string
+	set    *manifest.Set
 	multi  bool   // manifest-driven (Redis 7 multi-part)
 	argDir string // the directory of the files, as the user spelled it
 }
