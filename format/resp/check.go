@@ -78,6 +78,16 @@ func (c *CheckResult) MessageLine() string {
 	return fmt.Sprintf("0x%16x: %s", c.MessageOffset, c.Message)
 }
 
+// AnalyzedLine formats the summary line redis-check-aof prints for a file:
+// "AOF analyzed: filename=<name>, size=..., diff=..." (7.x) or, with legacy
+// (6.2), the same without the filename.
+func (c *CheckResult) AnalyzedLine(name string, legacy bool) string {
+	if legacy {
+		return fmt.Sprintf("AOF analyzed: size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d", c.Size, c.OkUpTo, c.OkUpToLine, c.Diff)
+	}
+	return fmt.Sprintf("AOF analyzed: filename=%s, size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d", name, c.Size, c.OkUpTo, c.OkUpToLine, c.Diff)
+}
+
 // Check scans r exactly as redis-check-aof does and reports where the valid
 // prefix ends. It reads r to the end (to learn the size) and keeps only a
 // few bytes of each record in memory, so lengths the real tool would try to

@@ -114,11 +114,7 @@ func runLikeTool(t *testing.T, dir, cmdline string, legacy bool) checkRun {
 			run.lines = append(run.lines, fmt.Sprintf("Truncate nothing in AOF %s to timestamp %d", p.shown, ts))
 			continue
 		}
-		if legacy {
-			run.lines = append(run.lines, fmt.Sprintf("AOF analyzed: size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d", res.Size, res.OkUpTo, res.OkUpToLine, res.Diff))
-		} else {
-			run.lines = append(run.lines, fmt.Sprintf("AOF analyzed: filename=%s, size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d", p.shown, res.Size, res.OkUpTo, res.OkUpToLine, res.Diff))
-		}
+		run.lines = append(run.lines, res.AnalyzedLine(p.shown, legacy))
 		if res.Diff > 0 {
 			if i == len(parts)-1 {
 				run.lastCut, run.cutAt = p.path, res.OkUpTo
