@@ -425,7 +425,8 @@ func (s *Server) RewriteAOF() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("redistest: BGREWRITEAOF still running after 2m")
+			s.t.Fatalf("redistest: BGREWRITEAOF still running after 2m: aof_rewrite_in_progress:%q aof_rewrite_scheduled:%q (%d INFO fields)\n%s",
+				m["aof_rewrite_in_progress"], m["aof_rewrite_scheduled"], len(m), s.logTail())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
