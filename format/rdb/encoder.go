@@ -77,6 +77,9 @@ type EncodeOptions struct {
 	NoCompress bool
 	// NoChecksum writes a zero CRC (rdbchecksum no).
 	NoChecksum bool
+	// The encoder writes no AUX fields of its own: callers write
+	// redis-ver (or valkey-ver for Valkey targets), redis-bits, ...
+	//
 	// Lossy degrades what the target cannot hold (field TTLs, functions,
 	// stream metadata, ...) instead of failing with ErrUnsupported, and
 	// reports each loss to OnLossy (key is nil for non-key records).
@@ -246,13 +249,13 @@ func (e *Encoder) Write(rec Record) error {
 		}
 	case *Function:
 		if o.Version < 10 {
-			return o.lossy(nil, "function library")
+			return e.locate(o.lossy(nil, "function library"), nil)
 		}
 		b = append(b, OpFunction2)
 		b = e.appendString(b, r.Code)
 	case *ModuleAux:
 		if o.Version < 9 {
-			return o.lossy(nil, "module aux data "+r.Name)
+			return e.locate(o.lossy(nil, "module aux data "+r.Name), nil)
 		}
 		b = append(b, OpModuleAux)
 		b = appendLen(b, r.ModuleID)
@@ -282,7 +285,7 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 	o := &e.opt
 	v, err := o.degrade(ent.Key, v)
 	if err != nil || v == nil {
-		return err // nil value: lossy target dropped the key
+		return e.locate(err, ent.Key) // nil value: lossy target dropped the key
 	}
 	hint := EncRaw
 	if o.KeepEncoding {
@@ -290,7 +293,7 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 	}
 	t, err := chooseEncoding(v, hint, o)
 	if err != nil {
-		return withKey(err, ent.Key)
+		return e.locate(err, ent.Key)
 	}
 	mark := len(e.buf)
 	b := e.buf
@@ -322,7 +325,7 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 			}
 		} else if err := o.lossy(ent.Key, "key metadata"); err != nil {
 			e.buf = e.buf[:mark]
-			return err
+			return e.locate(err, ent.Key)
 		}
 	}
 	b = append(b, byte(t))
@@ -330,15 +333,22 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 	b, err = e.appendValue(b, v, t)
 	if err != nil {
 		e.buf = b[:mark]
-		return withKey(err, ent.Key)
+		return e.locate(err, ent.Key)
 	}
 	e.buf = b
 	return e.flush(false)
 }
 
-func withKey(err error, key []byte) error {
-	if fe, ok := err.(*FormatError); ok && fe.Key == nil {
-		fe.Key = key
+// locate fills in the key and the output offset (where the record would
+// have started) of an encoding error.
+func (e *Encoder) locate(err error, key []byte) error {
+	if fe, ok := err.(*FormatError); ok {
+		if fe.Key == nil {
+			fe.Key = key
+		}
+		if fe.Offset == 0 {
+			fe.Offset = e.off + int64(len(e.buf))
+		}
 	}
 	return err
 }
