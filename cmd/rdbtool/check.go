@@ -130,6 +130,7 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 	// (64-bit, so a false alarm needs ~2^32 keys).
 	seed := maphash.MakeSeed()
 	seen := map[uint64]map[uint64]struct{}{}
+	libs := map[string]bool{}
 	var cur *rdb.Entry
 	fail := func(err error) {
 		pr := checkProblem{Offset: dec.Offset(), What: err.Error()}
@@ -199,6 +200,14 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] MODULE AUX for: %s", off, cli.Printable(rec.Name)))
 		case *rdb.Function:
 			rep.Functions++
+			name, err := keyspace.FunctionLibraryName(rec.Code)
+			switch {
+			case err != nil:
+				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, What: "function library: " + err.Error()})
+			case libs[name]:
+				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, What: "duplicate function library " + strconv.Quote(name)})
+			}
+			libs[name] = true
 		case *rdb.Entry:
 			cur = rec
 			rep.Keys++
@@ -224,6 +233,13 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 				}
 			}
 			rep.Counts[rec.Kind.String()+"/"+rec.Encoding.String()]++
+			switch rec.Kind {
+			case rdb.KindList, rdb.KindSet, rdb.KindZSet, rdb.KindHash:
+				if valueLen(val) == 0 {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("offset %d: key %s: empty %s (Redis skips it on load)",
+						rec.Offset, strconv.Quote(string(rec.Key)), rec.Kind))
+				}
+			}
 			db := seen[rec.DB]
 			if db == nil {
 				db = map[uint64]struct{}{}

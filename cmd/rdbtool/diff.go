@@ -82,7 +82,7 @@ func loadAny(ctx context.Context, o *diffOptions, path string, now int64) (*keys
 	p := o.env.NewProgress(o.g, "replaying")
 	defer p.Done()
 	if _, err := keyspace.ReplayAOF(ctx, path, s, &keyspace.ReplayOptions{
-		Progress: func(string, int64) { p.Update(0, 0) },
+		Progress: func(_ string, off int64) { p.Update(off, 0) },
 	}); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
