@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // ErrChecksumDisabled is reported through DecodeOptions.Warn when the stored
@@ -381,6 +382,14 @@ func (d *Decoder) readAux(off int64) (Record, error) {
 	ks := string(k)
 	if ks == "valkey-ver" && d.version <= 11 {
 		d.flavour = FlavourValkey
+	}
+	if ks == "slot-info" && !validSlotInfo(v) {
+		// Valkey aborts the load when it cannot read 3 numbers here.
+		err := errCorrupt("malformed slot-info AUX value " + strconv.Quote(string(v)))
+		if d.opt.Deep {
+			return nil, d.fail(off, "AUX", err)
+		}
+		d.warn(off, "AUX", err)
 	}
 	if !knownAux[ks] && (len(k) == 0 || k[0] != '%') {
 		d.warn(off, "AUX", errors.New("unknown AUX field "+strconv.Quote(ks)))
@@ -1106,4 +1115,19 @@ func (d *Decoder) intText(v int64, keep bool, slot int, arena *[]byte) []byte {
 	}
 	d.numbuf[slot] = strconv.AppendInt(d.numbuf[slot][:0], v, 10)
 	return d.numbuf[slot]
+}
+
+// validSlotInfo reports whether v is Valkey's "<slot>,<keys>,<expires>"
+// with an optional fourth number (rdb-next.md §2.3).
+func validSlotInfo(v []byte) bool {
+	parts := strings.Split(string(v), ",")
+	if len(parts) < 3 || len(parts) > 4 {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := strconv.ParseUint(p, 10, 64); err != nil {
+			return false
+		}
+	}
+	return true
 }

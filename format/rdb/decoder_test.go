@@ -324,6 +324,7 @@ func TestDecoderErrors(t *testing.T) {
 		{"stream length without nodes", newRB(9).raw(15).str("s").len(0).len(3).len(0).len(0).len(0).end(), false, ErrCorrupt},
 		{"consumer PEL not in group PEL", newRB(9).raw(15).str("s").len(0).len(0).len(0).len(0).
 			len(1).str("g").len(0).len(0).len(0).len(1).str("c").u64(0).len(1).raw(make([]byte, 16)...).end(), false, ErrCorrupt},
+		{"deep: malformed slot-info", newRB(11).raw(OpAux).str("slot-info").str("1,2").end(), true, ErrCorrupt},
 		{"deep: duplicate set member", newRB(9).raw(2).str("s").len(2).str("a").str("a").end(), true, ErrCorrupt},
 		{"deep: duplicate hash field", newRB(10).raw(16).str("h").blob(lp("a", 1, "a", 2)).end(), true, ErrCorrupt},
 		{"deep: NaN score", newRB(9).raw(5).str("z").len(1).str("a").u64(math.Float64bits(math.NaN())).end(), true, ErrCorrupt},
