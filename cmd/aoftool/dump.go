@@ -57,8 +57,9 @@ the command name (the key for most commands); --since/--until T (Unix
 seconds) keep commands whose latest "#TS:" annotation lies in [T1, T2]
 (commands before any annotation have no time and are left out).
 
-An RDB preamble or RDB base file is skipped with a note on stderr (see
-rdbtool dump). A damaged record ends the dump with exit status 3 after
+The keys of an RDB preamble or RDB base file are shown as the commands an
+AOF rewrite writes for them (JSON marks them "from_rdb"; offset is the
+key's offset in the RDB), with a note on stderr. A damaged record ends the dump with exit status 3 after
 everything before it was printed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -191,6 +192,7 @@ type dumper struct {
 	rw        *resp.Writer
 	emittedDB int
 	line      []byte
+	fromRDB   bool // the command being emitted stands for an RDB key
 }
 
 func (d *dumper) file(ctx context.Context, name, path string, p cli.Progress, base, total int64) error {
@@ -211,24 +213,14 @@ func (d *dumper) file(ctx context.Context, name, path string, p cli.Progress, ba
 		case err == io.EOF:
 			return nil
 		case errors.Is(err, resp.ErrRDBPreamble):
-			dec := rdb.NewDecoder(br, nil)
-			keys := 0
-			for {
-				rec, err := dec.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					return fmt.Errorf("%s: RDB part: %w", name, err)
-				}
-				if _, ok := rec.(*rdb.Entry); ok {
-					keys++
-				}
+			keys, err := d.rdbPart(name, br, &db)
+			if err != nil {
+				return err
 			}
 			end := pr.n - int64(br.Buffered())
 			rr.SetOffset(end)
 			if !d.o.g.Quiet {
-				fmt.Fprintf(d.o.env.Err, "aoftool: note: %s: RDB part (bytes 0-%d, %d keys) not shown; see 'rdbtool dump'\n", cli.Printable(name), end, keys)
+				fmt.Fprintf(d.o.env.Err, "aoftool: note: %s: RDB part (bytes 0-%d, %d keys) shown as the commands an AOF rewrite would write\n", cli.Printable(name), end, keys)
 			}
 			continue
 		case err != nil:
@@ -252,13 +244,72 @@ func (d *dumper) file(ctx context.Context, name, path string, p cli.Progress, ba
 		if !d.flt.match(cur, ts, hasTS, cmd.Args) {
 			continue
 		}
-		if err := d.emit(name, &cmd, cur, ts, hasTS, isSelect, db); err != nil {
+		if err := d.emit(name, &cmd, cur, ts, hasTS, isSelect); err != nil {
 			return err
 		}
 	}
 }
 
-func (d *dumper) emit(name string, cmd *resp.Command, db int, ts int64, hasTS, isSelect bool, newDB int) error {
+// rdbPart shows the keys of an RDB preamble or base as the commands an AOF
+// rewrite writes for them (FUNCTION LOAD, SELECT, SET/RPUSH/..., PEXPIREAT);
+// their offset is the key's offset in the RDB and JSON marks them
+// "from_rdb". db tracks SELECT like a replay would.
+func (d *dumper) rdbPart(name string, br *bufio.Reader, db *int) (int, error) {
+	dec := rdb.NewDecoder(br, nil)
+	keys := 0
+	var off int64
+	emit := func(args ...[]byte) error {
+		cmd := resp.Command{Args: args, Offset: off, RecordOffset: off}
+		isSelect := bytes.EqualFold(args[0], []byte("select"))
+		cur := *db
+		if isSelect {
+			*db, _ = strconv.Atoi(string(args[1]))
+		}
+		if !d.flt.match(cur, 0, false, args) {
+			return nil
+		}
+		d.fromRDB = true
+		defer func() { d.fromRDB = false }()
+		return d.emit(name, &cmd, cur, 0, false, isSelect)
+	}
+	rw := &rewriter{emit: emit}
+	for {
+		rec, err := dec.Next()
+		if err == io.EOF {
+			return keys, nil
+		}
+		if err != nil {
+			return keys, fmt.Errorf("%s: RDB part: %w", name, err)
+		}
+		switch rec := rec.(type) {
+		case *rdb.Function:
+			off = rec.Offset
+			err = emit(b("FUNCTION"), b("LOAD"), rec.Code)
+		case *rdb.Entry:
+			off = rec.Offset
+			keys++
+			var v rdb.Value
+			if v, err = dec.Value(); err != nil {
+				return keys, fmt.Errorf("%s: RDB part: %w", name, err)
+			}
+			if int(rec.DB) != *db {
+				if err = emit(b("SELECT"), b(strconv.FormatUint(rec.DB, 10))); err != nil {
+					return keys, err
+				}
+			}
+			err = rw.key(rec.Key, v, rec.ExpireAtMs)
+			if rw.err != nil {
+				rw.err = nil
+				fmt.Fprintf(d.o.env.Err, "aoftool: warning: %s: key '%s' (module value) has no command form; left out\n", cli.Printable(name), cli.PrintableBytes(rec.Key))
+			}
+		}
+		if err != nil {
+			return keys, err
+		}
+	}
+}
+
+func (d *dumper) emit(name string, cmd *resp.Command, db int, ts int64, hasTS, isSelect bool) error {
 	switch d.o.format {
 	case "resp":
 		if isSelect {
@@ -279,6 +330,9 @@ func (d *dumper) emit(name string, cmd *resp.Command, db int, ts int64, hasTS, i
 		if hasTS {
 			b = append(b, `,"timestamp":`...)
 			b = strconv.AppendInt(b, ts, 10)
+		}
+		if d.fromRDB {
+			b = append(b, `,"from_rdb":true`...)
 		}
 		if cmd.Annotation != "" {
 			b = append(b, `,"annotation":`...)

@@ -86,7 +86,7 @@ func lossyHint(err error) error {
 func writeStoreRESP(ctx context.Context, s *keyspace.Store, w io.Writer) (exportStats, error) {
 	var st exportStats
 	rw := resp.NewWriter(w)
-	r := &rewriter{w: rw}
+	r := &rewriter{emit: rw.WriteCommand}
 	for _, name := range s.FunctionNames() {
 		if err := rw.WriteCommand(b("FUNCTION"), b("LOAD"), s.Functions[name]); err != nil {
 			return st, err

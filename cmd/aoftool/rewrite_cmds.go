@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/persistkit/persistkit/format/rdb"
-	"github.com/persistkit/persistkit/format/resp"
 )
 
 // itemsPerCmd is Redis' AOF_REWRITE_ITEMS_PER_CMD: variadic commands of a
@@ -20,13 +19,13 @@ var errSkipped = errors.New("value has no command form")
 // rewriter turns keys into the commands an AOF rewrite would emit (aof.md §8).
 // It mirrors cmd/rdbtool's rewriter; the two CLIs cannot share package main.
 type rewriter struct {
-	w       *resp.Writer
+	emit    func(args ...[]byte) error // consumes args before returning
 	err     error
 	skipped int
 	args    [][]byte
 }
 
-func (r *rewriter) cmd(args ...[]byte) error { return r.w.WriteCommand(args...) }
+func (r *rewriter) cmd(args ...[]byte) error { return r.emit(args...) }
 
 func b(s string) []byte { return []byte(s) }
 
