@@ -18,7 +18,8 @@ type CheckOptions struct {
 	// OkUpToLine: the real tool's counter is cumulative across files.
 	StartLine int64
 	// Name is the file path that 7.x puts in "Unexpected MULTI in AOF
-	// <name>" messages.
+	// <name>" messages: the path given on the command line, or for a
+	// manifest "<manifest dir>/<file name>".
 	Name string
 	// TruncateToTimestamp, if non-zero, emulates --truncate-to-timestamp:
 	// scanning stops at the first "#TS:" annotation whose value is greater

@@ -34,6 +34,7 @@ func addSeeds(f *testing.F) {
 type readOutcome struct {
 	cmds [][]string
 	offs []int64
+	line []int64
 	err  string
 	errI int
 }
@@ -90,6 +91,7 @@ func readOutcomeOf(t *testing.T, data []byte, bufSize int, reuse bool) readOutco
 		last = c.End
 		o.cmds = append(o.cmds, argStrings(c))
 		o.offs = append(o.offs, c.Offset)
+		o.line = append(o.line, c.Line)
 	}
 }
 
