@@ -123,6 +123,13 @@ func TestReaderCorpus(t *testing.T) {
 			if strings.Contains(path, "aof-timestamp") && strings.HasSuffix(path, ".aof") && anns == 0 {
 				t.Errorf("no annotations in a timestamp AOF")
 			}
+			res, err := Check(bytes.NewReader(data[start:]), &CheckOptions{StartOffset: int64(start), Legacy: strings.Contains(path, "6.2.")})
+			if err != nil || !res.Valid() || res.Commands != int64(n) || res.Size != int64(len(data)) {
+				t.Errorf("Check: %+v, %v (reader: %d commands)", res, err, n)
+			}
+			if anns > 0 && (!res.HasTimestamp || res.Annotations != int64(anns)) {
+				t.Errorf("Check saw %d annotations (last ts %d)", res.Annotations, res.LastTimestamp)
+			}
 			t.Logf("%d commands, %d annotations", n, anns)
 		})
 	}
