@@ -253,6 +253,7 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			db[h] = struct{}{}
 		}
 	}
+	rep.Size = dec.Offset()
 	stored, computed := dec.Checksum()
 	rep.StoredCRC, rep.ComputedCRC = stored, computed
 	switch {
