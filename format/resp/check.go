@@ -271,7 +271,8 @@ func (s *checker) readLong(prefix byte) (int64, bool, error) {
 		return 0, false, err
 	}
 	if line[0] != prefix {
-		s.fail(fmt.Sprintf("Expected prefix '%c', got: '%c'", prefix, line[0]))
+		// %c prints the raw byte (not a UTF-8 encoded rune as Go's %c would).
+		s.fail("Expected prefix '" + string(prefix) + "', got: '" + string(line[:1]) + "'")
 		return 0, false, nil
 	}
 	v, end, _ := strtol(cstr(line)[1:])

@@ -63,6 +63,7 @@ func TestCheck(t *testing.T) {
 		{"junk after count", "*3abc\r\n", CheckOptions{}, want{line: 1, diff: 7, msg: "Expected \\r\\n, got: 6162", truncateAt: -1}},
 		{"lf only", "*1\n", CheckOptions{}, want{line: 1, diff: 3, msg: "Expected \\r\\n, got: 0a00", truncateAt: -1}},
 		{"high byte is sign-extended", "*1\xff\r\n", CheckOptions{}, want{line: 1, diff: 5, msg: "Expected \\r\\n, got: ffffffff0d", truncateAt: -1}},
+		{"high byte prefix is raw", "*1\r\n\xff\r\n", CheckOptions{}, want{line: 2, diff: 7, msgOff: 4, msg: "Expected prefix '$', got: '\xff'", truncateAt: -1}},
 		{"nul prefix cuts message", "*1\r\n\x00\r\n", CheckOptions{}, want{line: 2, diff: 7, msgOff: 4, msg: "Expected prefix '$', got: '", truncateAt: -1}},
 		{"annotation over 1023 bytes", "#" + strings.Repeat("x", 1100) + "\r\n" + ping, CheckOptions{},
 			want{okUpTo: 1023, line: 1, formatErr: true, truncateAt: -1}}, // diff computed below
