@@ -70,10 +70,16 @@ func (w *Writer) Written() int64 { return w.n }
 // Flush writes buffered data to the underlying writer.
 func (w *Writer) Flush() error { return w.bw.Flush() }
 
+// header writes "<prefix><n>\r\n", formatting straight into bufio's free
+// space when there is room (AvailableBuffer).
 func (w *Writer) header(prefix byte, n int64) {
-	w.scratch = append(w.scratch[:0], prefix)
-	w.scratch = strconv.AppendInt(w.scratch, n, 10)
-	w.scratch = append(w.scratch, '\r', '\n')
-	w.n += int64(len(w.scratch))
-	w.bw.Write(w.scratch)
+	b := w.bw.AvailableBuffer()
+	if cap(b) < 24 {
+		b = w.scratch[:0]
+	}
+	b = append(b, prefix)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, '\r', '\n')
+	w.n += int64(len(b))
+	w.bw.Write(b)
 }
