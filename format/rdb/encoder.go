@@ -450,7 +450,10 @@ func appendStringDouble(b []byte, f float64) []byte {
 		return append(b, 255)
 	}
 	var s []byte
-	if f == math.Trunc(f) && f > -(1<<52-1) && f < 1<<52 {
+	if f == 0 && math.Signbit(f) {
+		// Redis <= 3.2 wrote "0", losing the sign; "-0" parses back exactly.
+		s = []byte("-0")
+	} else if f == math.Trunc(f) && f > -(1<<52-1) && f < 1<<52 {
 		s = strconv.AppendInt(nil, int64(f), 10)
 	} else {
 		s = appendG17(nil, f)

@@ -105,7 +105,7 @@ func checkRDB(t *testing.T, path string) {
 	}
 }
 
-// TestIntegrationEncodeLoad encodes every corpus dataset at RDB 9 and 10,
+// TestIntegrationEncodeLoad encodes every corpus dataset at RDB 6 to 10,
 // loads the result into a real redis-server (a replica, so nothing expires)
 // and checks the key count, redis-check-rdb, and that DEBUG DIGEST equals
 // the digest of the original file loaded into the same server (or, for
@@ -131,7 +131,7 @@ func TestIntegrationEncodeLoad(t *testing.T) {
 			}
 			want := ""
 			digests := map[int]string{}
-			for _, ver := range []int{9, 10} {
+			for _, ver := range []int{6, 7, 8, 9, 10} {
 				out, keys, module, err := reencode(src, &rdb.EncodeOptions{Version: ver})
 				lossy := false
 				if errors.Is(err, rdb.ErrUnsupported) {
@@ -153,7 +153,7 @@ func TestIntegrationEncodeLoad(t *testing.T) {
 				checkRDB(t, path)
 				s := redistest.LoadRDB(t, path)
 				version = s.Version()
-				if n := dbsize(t, s); n != int64(keys) {
+				if n := dbsize(t, s); !lossy && n != int64(keys) {
 					t.Errorf("v%d: server has %d keys, file %d", ver, n, keys)
 				}
 				if lossy {
@@ -186,8 +186,12 @@ func TestIntegrationEncodeLoad(t *testing.T) {
 					t.Errorf("v%d: DEBUG DIGEST %s, original file %s", ver, got, want)
 				}
 			}
-			if want == "" && len(digests) == 2 && digests[9] != digests[10] {
-				t.Errorf("DEBUG DIGEST v9 %s != v10 %s", digests[9], digests[10])
+			if want == "" {
+				for ver, got := range digests {
+					if ref, ok := digests[10]; ok && got != ref {
+						t.Errorf("DEBUG DIGEST v%d %s != v10 %s", ver, got, ref)
+					}
+				}
 			}
 		})
 	}
