@@ -29,6 +29,7 @@ type rewriteOptions struct {
 	rdbVersion   int
 	now          string
 	redisVersion string
+	lossy        bool
 }
 
 func newRewriteCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
@@ -60,6 +61,7 @@ With --now MS keys expired before MS are left out.`,
 	f.IntVar(&o.rdbVersion, "rdb-version", 12, "RDB version of an RDB base")
 	f.StringVar(&o.now, "now", "", "reference time in Unix ms; keys expired before it are left out")
 	f.StringVar(&o.redisVersion, "redis-version", "", "digest rules for the verification (X.Y)")
+	f.BoolVar(&o.lossy, "lossy", false, "drop what the RDB version cannot hold (e.g. stream consumer active-time before 11) instead of failing")
 	cmd.MarkFlagRequired("output")
 	return cmd
 }
@@ -125,7 +127,11 @@ func runRewrite(ctx context.Context, o *rewriteOptions) error {
 			if o.base == "aof" {
 				return writeStoreRESP(ctx, s, w)
 			}
-			opt := &rdb.EncodeOptions{Version: o.rdbVersion}
+			opt := &rdb.EncodeOptions{Version: o.rdbVersion, Lossy: o.lossy, OnLossy: func(key []byte, what string) {
+				if !o.g.Quiet {
+					fmt.Fprintf(o.env.Err, "aoftool: lossy: key '%s': %s\n", cli.PrintableBytes(key), what)
+				}
+			}}
 			return writeStoreRDB(ctx, s, w, opt, [][2]string{
 				{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}, {"aof-base", "1"},
 			})
