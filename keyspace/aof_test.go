@@ -195,3 +195,25 @@ func TestCorruptAOFReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisAssetPreambleAOF replays Redis' own tests/assets/rdb-preamble.aof
+// and compares with what Redis 7.4.1 reported after loading it.
+func TestRedisAssetPreambleAOF(t *testing.T) {
+	dir := filepath.Join(corpusDir, "redis-assets")
+	want := filepath.Join(dir, "oracle-7.4.1", "rdb-preamble.aof", "digest.txt")
+	if _, err := os.Stat(want); err != nil {
+		t.Skip("corpus not present")
+	}
+	s := New(0)
+	res, err := ReplayAOF(context.Background(), filepath.Join(dir, "rdb-preamble.aof"), s, &ReplayOptions{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 1 || !res.Files[0].Preamble || res.Commands == 0 {
+		t.Errorf("result %+v", res)
+	}
+	got := s.Digest(DigestOptions{RedisVersion: "7.4"})
+	if od := readDigest(t, want); hex.EncodeToString(got[:]) != od.total {
+		t.Errorf("digest %x, want %s", got, od.total)
+	}
+}

@@ -348,17 +348,27 @@ const longDouble = 64
 
 func newLongDouble() *big.Float { return new(big.Float).SetPrec(longDouble) }
 
-// parseLongDouble is string2ld: strtold over the whole argument.
+// parseLongDouble is string2ld: strtold over the whole argument (at most
+// 5119 bytes), no leading space, no NaN, within long double range. An
+// infinite value is rejected here; Redis rejects it one step later ("would
+// produce NaN or Infinity"), with the same outcome.
 func parseLongDouble(b []byte) (*big.Float, error) {
-	if _, err := parseFloat(b); err != nil {
-		return nil, err
+	if len(b) == 0 || len(b) >= 5*1024 || isSpace(b[0]) {
+		return nil, ErrNotFloat
 	}
-	str := strings.ToLower(string(b))
-	if strings.Contains(str, "inf") {
-		return nil, ErrNotFloat // Redis rejects infinite increments and values
+	str := string(b)
+	digits := strings.ToLower(strings.TrimLeft(str, "+-"))
+	if strings.ContainsRune(str, '_') || strings.HasPrefix(digits, "0b") || strings.HasPrefix(digits, "0o") ||
+		strings.HasPrefix(digits, "inf") || strings.HasPrefix(digits, "nan") {
+		return nil, ErrNotFloat
 	}
 	f, _, err := big.ParseFloat(str, 0, longDouble, big.ToNearestEven)
 	if err != nil {
+		return nil, ErrNotFloat
+	}
+	// x87 extended: finite values have binary exponents up to 16384;
+	// strtold underflows to 0 (ERANGE) below the smallest subnormal.
+	if exp := f.MantExp(nil); f.Sign() != 0 && (exp > 16384 || exp < -16444) {
 		return nil, ErrNotFloat
 	}
 	return f, nil

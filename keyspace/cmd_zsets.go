@@ -228,6 +228,76 @@ func parseLexRange(lo, hi []byte) (r lexRange, err error) {
 	return r, err
 }
 
+func (r lexRange) gteMin(m []byte) bool {
+	switch r.minInf {
+	case -1:
+		return true
+	case 1:
+		return false
+	}
+	c := bytes.Compare(m, r.min)
+	return c > 0 || (c == 0 && !r.minex)
+}
+
+func (r lexRange) lteMax(m []byte) bool {
+	switch r.maxInf {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	c := bytes.Compare(m, r.max)
+	return c < 0 || (c == 0 && !r.maxex)
+}
+
+// empty is zslIsInLexRange's first test: min above max.
+func (r lexRange) empty() bool {
+	if r.minInf == 1 || r.maxInf == -1 {
+		return true
+	}
+	if r.minInf == -1 || r.maxInf == 1 {
+		return false
+	}
+	c := bytes.Compare(r.min, r.max)
+	return c > 0 || (c == 0 && (r.minex || r.maxex))
+}
+
+// lexRun is how Redis selects a lex range (zzlFirstInLexRange and a walk
+// while in range): it assumes equal scores, so with mixed scores it takes
+// the consecutive run, in score order, that starts at the first member
+// >= min (rev: ends at the last member <= max).
+func (r lexRange) lexRun(z []zEntry, rev bool) []zEntry {
+	if len(z) == 0 || r.empty() || !r.gteMin([]byte(z[len(z)-1].member)) || !r.lteMax([]byte(z[0].member)) {
+		return nil
+	}
+	if !rev {
+		for i, e := range z {
+			if !r.gteMin([]byte(e.member)) {
+				continue
+			}
+			j := i
+			for j < len(z) && r.lteMax([]byte(z[j].member)) {
+				j++
+			}
+			return z[i:j]
+		}
+		return nil
+	}
+	for i := len(z) - 1; i >= 0; i-- {
+		if !r.lteMax([]byte(z[i].member)) {
+			continue
+		}
+		j := i
+		for j >= 0 && r.gteMin([]byte(z[j].member)) {
+			j--
+		}
+		run := slices.Clone(z[j+1 : i+1])
+		slices.Reverse(run)
+		return run
+	}
+	return nil
+}
+
 func (r lexRange) contains(m []byte) bool {
 	switch r.minInf {
 	case 1:
@@ -264,7 +334,15 @@ func cmdZRemRange(s *Store, args [][]byte) error {
 		if err != nil {
 			return err
 		}
-		pick = func(_ int, e zEntry) bool { return r.contains([]byte(e.member)) }
+		o, err := s.lookupKind(args[1], rdb.KindZSet)
+		if err != nil || o == nil {
+			return err
+		}
+		for _, e := range r.lexRun(sortedZ(o.ZSet), false) {
+			delete(o.ZSet, e.member)
+		}
+		s.deleteIfEmpty(args[1], o)
+		return nil
 	default:
 		start, err := parseInt(args[2])
 		if err != nil {
@@ -417,10 +495,16 @@ func (z zSource) each(fn func(m string, score float64)) {
 // aggregate is zunionInterAggregate; a NaN sum (inf + -inf) becomes 0.
 func aggregate(mode string, target, val float64) float64 {
 	switch mode {
-	case "MIN":
-		return math.Min(target, val)
+	case "MIN": // C comparisons, not math.Min: keeps target on -0 vs 0
+		if val < target {
+			return val
+		}
+		return target
 	case "MAX":
-		return math.Max(target, val)
+		if val > target {
+			return val
+		}
+		return target
 	}
 	t := target + val
 	if math.IsNaN(t) {
@@ -576,6 +660,7 @@ func cmdZRangeStore(s *Store, args [][]byte) error {
 		lo, hi = hi, lo
 	}
 	var pick func(e zEntry) bool
+	var lex *lexRange
 	var start, end int64
 	switch {
 	case byScore:
@@ -589,7 +674,8 @@ func cmdZRangeStore(s *Store, args [][]byte) error {
 		if err != nil {
 			return err
 		}
-		pick = func(e zEntry) bool { return r.contains([]byte(e.member)) }
+		lex = &r
+		pick = func(zEntry) bool { return true }
 	default:
 		var err error
 		if start, err = parseInt(lo); err != nil {
@@ -606,7 +692,10 @@ func cmdZRangeStore(s *Store, args [][]byte) error {
 	res := map[string]float64{}
 	if o != nil {
 		z := sortedZ(o.ZSet)
-		if rev {
+		switch {
+		case lex != nil:
+			z = lex.lexRun(z, rev)
+		case rev:
 			slices.Reverse(z)
 		}
 		if pick == nil {
