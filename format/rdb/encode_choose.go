@@ -142,7 +142,8 @@ func chooseEncoding(v Value, hint Encoding, o *EncodeOptions) (Type, error) {
 		if hint == EncListpack && !o.redisAtLeast(11) {
 			hint = EncRaw // no listpack sets before 11: choose naturally
 		}
-		if hint != EncHashtable && hint != EncListpack && len(x.Members) <= th.SetMaxIntsetEntries && len(x.Members) > 0 && allInts(x.Members) {
+		if hint != EncHashtable && hint != EncListpack && (hint == EncIntset || len(x.Members) <= th.SetMaxIntsetEntries) &&
+			len(x.Members) > 0 && allInts(x.Members) {
 			return TypeSetIntset, nil
 		}
 		if o.redisAtLeast(11) && hint != EncHashtable && (hint == EncListpack ||

@@ -270,6 +270,7 @@ func TestChooseEncoding(t *testing.T) {
 		{&Set{Members: strs(3, 65)}, 12, 0, EncRaw, TypeSet},
 		{&Set{Members: strs(3, 2)}, 12, 0, EncHashtable, TypeSet},
 		{&Set{Members: ints(3)}, 10, 0, EncListpack, TypeSetIntset},
+		{&Set{Members: ints(600)}, 12, 0, EncIntset, TypeSetIntset},
 		{smallZ, 12, 0, EncRaw, TypeZSetListpack},
 		{smallZ, 9, 0, EncRaw, TypeZSetZiplist},
 		{smallZ, 12, 0, EncSkiplist, TypeZSet2},
