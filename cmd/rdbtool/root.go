@@ -44,6 +44,7 @@ A FILE argument of "-" reads standard input.
 		newStatsCmd(env, g),
 		newMemoryCmd(env, g),
 		newDiffCmd(env, g),
+		newKeygenCmd(env, g), newAttestCmd(env, g), newValidateCmd(env, g),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
