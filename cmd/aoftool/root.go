@@ -58,6 +58,7 @@ check --truncate-to-timestamp); outputs appear only when complete.
 		newConvertCmd(env, g),
 		newRewriteCmd(env, g),
 		newVerifyCmd(env, g),
+		newAttestCmd(env, g), newValidateCmd(env, g),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
