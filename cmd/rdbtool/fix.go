@@ -167,6 +167,7 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 	enc := rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true, Lossy: true})
 	seed := maphash.MakeSeed()
 	seen := map[uint64]map[uint64]struct{}{}
+	libs := map[string]bool{}
 
 	// decodeFrom returns a decoder reading data[pos:] as if it followed the
 	// header and a SELECTDB db, and the size of that synthetic prefix.
@@ -224,6 +225,20 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 				db = r.DB
 			case *rdb.ResizeDB, *rdb.SlotInfo:
 				// hints only; the counts change when keys are dropped
+			case *rdb.Function:
+				// Redis refuses libraries without a name and duplicates.
+				name, nerr := keyspace.FunctionLibraryName(r.Code)
+				switch {
+				case nerr != nil:
+					res.Problems = append(res.Problems, checkProblem{Offset: base + r.Offset, What: "dropped function library: " + nerr.Error()})
+				case libs[name]:
+					res.Problems = append(res.Problems, checkProblem{Offset: base + r.Offset, What: "dropped duplicate function library " + strconv.Quote(name)})
+				default:
+					libs[name] = true
+					if werr := enc.Write(rec); werr != nil {
+						return nil, werr
+					}
+				}
 			default:
 				if werr := enc.Write(rec); werr != nil {
 					return nil, werr
