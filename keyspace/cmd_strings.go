@@ -9,8 +9,8 @@ import (
 
 // maxStringLen is Redis' proto-max-bulk-len default: SETRANGE, APPEND and
 // SETBIT refuse to grow a string past it, which also bounds what a hostile
-// AOF can make us allocate.
-const maxStringLen = 512 << 20
+// AOF can make us allocate. A variable so that fuzzing can lower it.
+var maxStringLen int64 = 512 << 20
 
 var (
 	errStringTooLong = errors.New("string exceeds maximum allowed size (proto-max-bulk-len)")
@@ -253,7 +253,7 @@ func cmdAppend(s *Store, args [][]byte) error {
 		s.setKey(args[1], newString(clone(args[2])), false)
 		return nil
 	}
-	if len(o.Str)+len(args[2]) > maxStringLen {
+	if int64(len(o.Str))+int64(len(args[2])) > maxStringLen {
 		return errStringTooLong
 	}
 	o.Str = append(o.Str, args[2]...)

@@ -298,28 +298,6 @@ func (r lexRange) lexRun(z []zEntry, rev bool) []zEntry {
 	return nil
 }
 
-func (r lexRange) contains(m []byte) bool {
-	switch r.minInf {
-	case 1:
-		return false
-	case 0:
-		c := bytes.Compare(m, r.min)
-		if c < 0 || (c == 0 && r.minex) {
-			return false
-		}
-	}
-	switch r.maxInf {
-	case -1:
-		return false
-	case 0:
-		c := bytes.Compare(m, r.max)
-		if c > 0 || (c == 0 && r.maxex) {
-			return false
-		}
-	}
-	return true
-}
-
 func cmdZRemRange(s *Store, args [][]byte) error {
 	var pick func(i int, e zEntry) bool
 	switch {
