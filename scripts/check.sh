@@ -21,7 +21,13 @@ go vet ./... || fail=1
 go vet -tags integration ./... || fail=1
 
 echo "gofmt -l"
-unformatted=$(gofmt -l $(git ls-files -co --exclude-standard '*.go' | grep -v '^fixtures/') 2>&1 || true)
+# Tracked and new (not ignored) files; outside a git checkout, every file.
+gofiles=$(git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*')
+gofiles=$(grep -v '^\(\./\)\?fixtures/' <<<"$gofiles" || true)
+unformatted=
+if [ -n "$gofiles" ]; then
+	unformatted=$(gofmt -l $gofiles 2>&1 || true)
+fi
 if [ -n "$unformatted" ]; then
 	problem "files need gofmt -w:"
 	echo "$unformatted" >&2
