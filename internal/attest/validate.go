@@ -5,8 +5,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/persistkit/persistkit/format/manifest"
 )
 
 // Check is one verdict of [Validate].
@@ -69,17 +73,21 @@ func Validate(ctx context.Context, paths []string, opt ValidateOptions) (*Report
 	}
 	r := &Report{}
 	subs := make([]*Subject, len(paths))
+	// loaded[i] says subs[i] is complete; a damaged path gets only names,
+	// sizes and hashes, so the report can still say what changed.
+	loaded := make([]bool, len(paths))
 	for i, p := range paths {
 		sub, err := Inspect(ctx, p)
 		var de *DataError
 		switch {
 		case errors.As(err, &de):
 			r.add(false, "check "+p, "%v", de.Err)
+			subs[i] = hashOnly(p)
 			continue
 		case err != nil:
 			return nil, err
 		}
-		subs[i] = sub
+		subs[i], loaded[i] = sub, true
 		r.add(true, "check "+p, "%s", summary(sub))
 	}
 
@@ -90,7 +98,7 @@ func Validate(ctx context.Context, paths []string, opt ValidateOptions) (*Report
 		} else {
 			r.Attestation = a
 			r.add(true, "signature", "valid Ed25519 signature by key %s, created %s", a.KeyID, a.CreatedAt)
-			r.matchSubjects(a, paths, subs)
+			r.matchSubjects(a, paths, subs, loaded)
 			created, _ := a.Created()
 			switch age := now.Sub(created); {
 			case created.After(now.Add(clockSkew)):
@@ -105,7 +113,7 @@ func Validate(ctx context.Context, paths []string, opt ValidateOptions) (*Report
 
 	for i, p := range paths {
 		sub := subs[i]
-		if sub == nil {
+		if !loaded[i] {
 			continue
 		}
 		if opt.MinKeys > 0 {
@@ -144,7 +152,7 @@ func summary(s *Subject) string {
 // matchSubjects pairs paths with attested subjects, by name first, then
 // the rest in order (a copied directory may have been renamed), and
 // compares their content.
-func (r *Report) matchSubjects(a *Attestation, paths []string, subs []*Subject) {
+func (r *Report) matchSubjects(a *Attestation, paths []string, subs []*Subject, loaded []bool) {
 	used := make([]bool, len(a.Subjects))
 	pair := make([]int, len(paths))
 	for i := range pair {
@@ -184,7 +192,7 @@ func (r *Report) matchSubjects(a *Attestation, paths []string, subs []*Subject) 
 			r.add(false, "attested "+p, "%s %q is not in the attestation", subs[i].Format, subs[i].Name)
 			continue
 		}
-		r.compare(p, &a.Subjects[pair[i]], subs[i])
+		r.compare(p, &a.Subjects[pair[i]], subs[i], loaded[i])
 	}
 	for j, s := range a.Subjects {
 		if !used[j] {
@@ -194,7 +202,7 @@ func (r *Report) matchSubjects(a *Attestation, paths []string, subs []*Subject) 
 }
 
 // compare checks that a path still holds what its subject attests.
-func (r *Report) compare(p string, want, got *Subject) {
+func (r *Report) compare(p string, want, got *Subject, loaded bool) {
 	if want.Format != got.Format {
 		r.add(false, "files "+p, "attested as %s %q, but is %s", want.Format, want.Name, got.Format)
 		return
@@ -232,9 +240,52 @@ func (r *Report) compare(p string, want, got *Subject) {
 	} else {
 		r.add(true, "sha256 "+p, "%d bytes, sha256 %s matches the attestation", got.Size, got.SHA256)
 	}
+	if !loaded {
+		return
+	}
 	if got.Digest != want.Digest {
 		r.add(false, "digest "+p, "keyspace digest %s, attested %s", got.Digest, want.Digest)
 	} else {
 		r.add(true, "digest "+p, "keyspace digest %s matches the attestation (%d keys)", got.Digest, got.Keys)
 	}
+}
+
+// hashOnly describes a path that failed its check by names, sizes and
+// hashes only; nil when even that cannot be read.
+func hashOnly(path string) *Subject {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	if !st.IsDir() && !strings.HasSuffix(path, ".manifest") {
+		sub := &Subject{Name: filepath.Base(path), Format: "rdb"}
+		if isAOFName(sub.Name) {
+			sub.Format = "aof"
+		}
+		if sub.Size, sub.SHA256, _, err = hashFile(path); err != nil {
+			return nil
+		}
+		return sub
+	}
+	set, err := manifest.Locate(path)
+	if err != nil {
+		return nil
+	}
+	sub := &Subject{Name: filepath.Base(set.Dir), Format: "aof-dir"}
+	add := func(abs, role string) {
+		rel, err := filepath.Rel(set.Dir, abs)
+		if err != nil {
+			return
+		}
+		size, sum, _, err := hashFile(abs)
+		if err != nil {
+			return // missing: reported as no longer part of the AOF
+		}
+		sub.Files = append(sub.Files, File{Name: filepath.ToSlash(rel), Role: role, Size: size, SHA256: sum})
+	}
+	add(set.ManifestPath, "manifest")
+	for _, e := range set.Load {
+		add(e.Path, roleName(e.Type.String()))
+	}
+	return sub
 }
