@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/persistkit/persistkit/format/manifest"
 	"github.com/persistkit/persistkit/format/rdb"
@@ -31,6 +32,10 @@ func locate(path string) (*aofSet, error) {
 	}
 	set, err := manifest.Locate(path)
 	if err != nil {
+		// Locate names files by absolute path; say it the way the user did.
+		if abs, aerr := filepath.Abs(path); aerr == nil && abs != path {
+			err = &relError{msg: strings.ReplaceAll(err.Error(), abs, path), err: err}
+		}
 		var pe *manifest.ParseError
 		if errors.As(err, &pe) || errors.Is(err, manifest.ErrNoManifest) || errors.Is(err, manifest.ErrManyManifests) {
 			return nil, cli.Invalid(err)
@@ -53,6 +58,15 @@ func (a *aofSet) shown(abs string) string {
 	}
 	return filepath.Join(a.argDir, filepath.Base(abs))
 }
+
+// relError rewords an error and keeps its chain for errors.Is/As.
+type relError struct {
+	msg string
+	err error
+}
+
+func (e *relError) Error() string { return e.msg }
+func (e *relError) Unwrap() error { return e.err }
 
 // display is the name redis-check-aof prints for a file: the manifest's
 // name in a multi-part AOF, the argument as given for a single file.
