@@ -414,9 +414,13 @@ func TestApplyDifferential(t *testing.T) {
 // translate: SPOP, XADD *, INCRBYFLOAT, GETEX ...) to a server with
 // appendonly yes, then replays its appendonlydir and compares digests.
 func TestAOFDifferential(t *testing.T) {
-	for _, preamble := range []string{"no", "yes"} {
+	for _, preamble := range []string{"no", "yes", "no-timestamps"} {
 		t.Run("preamble="+preamble, func(t *testing.T) {
-			srv := redistest.Start(t, &redistest.Options{Args: []string{"--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", preamble}})
+			args := []string{"--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", preamble}
+			if preamble == "no-timestamps" {
+				args = []string{"--appendonly", "yes", "--appendfsync", "always", "--aof-use-rdb-preamble", "no", "--aof-timestamp-enabled", "yes"}
+			}
+			srv := redistest.Start(t, &redistest.Options{Args: args})
 			ver := srv.Version()
 			g := &cmdGen{r: rand.New(rand.NewPCG(7, 7))}
 			for i := 0; i < 10000; i++ {
@@ -425,7 +429,25 @@ func TestAOFDifferential(t *testing.T) {
 					srv.Do("EXEC")
 					srv.RewriteAOF()
 				}
-				switch g.r.IntN(60) {
+				switch g.r.IntN(80) {
+				case 5:
+					cmd = cat("EVAL", "redis.call('INCR', KEYS[1]); redis.call('RPUSH', KEYS[2], 'x'); return 1", "2", g.key(), g.key())
+				case 6:
+					cmd = cat("XAUTOCLAIM", g.key(), "g1", "bob", "0", "0-0", "COUNT", "2")
+				case 7:
+					cmd = cat(g.pick([]string{"BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"}), g.key(), "0.01")
+				case 8:
+					cmd = cat("BLMOVE", g.key(), g.key(), "LEFT", "RIGHT", "0.01")
+				case 9:
+					cmd = cat("BLMPOP", "0.01", "2", g.key(), g.key(), "RIGHT", "COUNT", "2")
+				case 10:
+					cmd = cat(g.pick([]string{"EXPIRE", "PEXPIRE"}), g.key(), "-5")
+				case 11:
+					cmd = cat("GETEX", g.key(), "EXAT", "1")
+				case 12:
+					cmd = cat("SET", g.key(), g.val(), "EX", "100000", "GET")
+				case 13:
+					cmd = cat("BZMPOP", "0.01", "1", g.key(), "MAX", "COUNT", "3")
 				case 0:
 					cmd = cat("SPOP", g.key(), opt1(g, "1", "2"))
 				case 1:
@@ -438,26 +460,11 @@ func TestAOFDifferential(t *testing.T) {
 					cmd = cat("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", g.key(), ">")
 				}
 				srv.Do(cmd...)
+				if i%1000 == 999 {
+					check(t, srv, ver, fmt.Sprintf("after %d commands", i+1))
+				}
 			}
-			srv.Do("EXEC")
-			want, err := srv.Digest()
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := New(0)
-			res, err := ReplayAOF(context.Background(), filepath.Join(srv.Dir(), "appendonlydir"), s, &ReplayOptions{Strict: true})
-			if err != nil {
-				t.Fatalf("replay: %v", err)
-			}
-			s.NowMs = time.Now().UnixMilli()
-			got := s.Digest(DigestOptions{RedisVersion: ver})
-			if hex.EncodeToString(got[:]) != want {
-				t.Fatalf("digest %x, server %s (%d commands)%s", got, want, res.Commands, digestMismatch(t, srv, s, DigestOptions{RedisVersion: ver}))
-			}
-			t.Logf("%d files, %d commands replayed, %d keys", len(res.Files), res.Commands, s.Len())
-			if res.Commands < 500 || s.Len() == 0 {
-				t.Errorf("too little replayed")
-			}
+			check(t, srv, ver, "end")
 		})
 	}
 }
@@ -469,4 +476,31 @@ func opt1(g *cmdGen, opts ...string) []string {
 		return nil
 	}
 	return []string{g.pick(opts)}
+}
+
+// check closes any open MULTI, replays the server's appendonlydir and
+// compares digests.
+func check(t *testing.T, srv *redistest.Server, ver, when string) {
+	t.Helper()
+	srv.Do("EXEC")
+	want, err := srv.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(0)
+	res, err := ReplayAOF(context.Background(), filepath.Join(srv.Dir(), "appendonlydir"), s, &ReplayOptions{Strict: true})
+	if err != nil {
+		t.Fatalf("%s: replay: %v", when, err)
+	}
+	if res.Truncated {
+		t.Fatalf("%s: truncated at %d", when, res.TruncatedAt)
+	}
+	s.NowMs = time.Now().UnixMilli()
+	got := s.Digest(DigestOptions{RedisVersion: ver})
+	if hex.EncodeToString(got[:]) != want {
+		t.Fatalf("%s: digest %x, server %s (%d commands)%s", when, got, want, res.Commands, digestMismatch(t, srv, s, DigestOptions{RedisVersion: ver}))
+	}
+	if when == "end" {
+		t.Logf("%d files, %d commands replayed, %d keys", len(res.Files), res.Commands, s.Len())
+	}
 }
