@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -425,8 +426,14 @@ func (s *Server) RewriteAOF() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("redistest: BGREWRITEAOF still running after 2m: aof_rewrite_in_progress:%q aof_rewrite_scheduled:%q (%d INFO fields)\n%s",
-				m["aof_rewrite_in_progress"], m["aof_rewrite_scheduled"], len(m), s.logTail())
+			var state []string
+			for k, v := range m {
+				if strings.HasPrefix(k, "aof_") || strings.Contains(k, "fork") {
+					state = append(state, k+":"+v)
+				}
+			}
+			sort.Strings(state)
+			s.t.Fatalf("redistest: BGREWRITEAOF still running after 2m: %s\n--- server log:\n%s", strings.Join(state, " "), s.logTail())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
