@@ -223,17 +223,19 @@ func salvageRESP(data []byte, start int64, out *bytes.Buffer, s *salvaged) {
 	size := int64(len(data))
 	tx := int64(-1) // offset of an open MULTI
 	var txCmds int64
+	mark := start // everything before mark is kept or dropped already
+	keep := func(a, b int64) { out.Write(data[a:b]); mark = b }
+	drop := func(a, b int64) { s.drop(a, b); mark = max(mark, b) }
 	for pos < size {
 		rr := resp.NewReader(bytes.NewReader(data[pos:]), &resp.ReaderOptions{Reuse: true, StartOffset: pos})
 		rr.SetOffset(pos)
 		for {
 			cmd, err := rr.Next()
 			if err == io.EOF {
-				end := size
 				if tx >= 0 {
-					s.drop(tx, end)
+					drop(tx, size)
 				} else {
-					s.drop(rr.Offset(), end) // annotations after the last command
+					drop(mark, size) // annotations after the last command
 				}
 				return
 			}
@@ -243,37 +245,44 @@ func salvageRESP(data []byte, start int64, out *bytes.Buffer, s *salvaged) {
 				if errors.As(err, &fe) {
 					bad = fe.Record
 				}
-				from := bad
+				from := min(bad, mark)
 				if tx >= 0 {
 					from, tx = tx, -1
 				}
 				next := resync(data, bad+1)
-				s.drop(from, next)
+				drop(from, next)
 				pos = next
 				break
 			}
+			// redis-check-aof compares the name as a C string: up to a NUL.
 			name := cmd.Args[0]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
 			switch {
 			case bytes.EqualFold(name, []byte("multi")):
 				if tx >= 0 {
-					s.drop(tx, cmd.Offset) // nested MULTI: the first one never closed
+					drop(tx, cmd.Offset) // nested MULTI: the first one never closed
 				}
 				tx, txCmds = cmd.Offset, 1
 			case bytes.EqualFold(name, []byte("exec")):
 				if tx < 0 {
-					s.drop(cmd.Offset, cmd.End) // EXEC without MULTI
+					drop(cmd.Offset, cmd.End) // EXEC without MULTI
 					continue
 				}
-				out.Write(data[tx:cmd.End])
+				keep(tx, cmd.End)
 				s.kept += txCmds + 1
 				tx = -1
 			case tx >= 0:
 				txCmds++
 			default:
-				out.Write(data[cmd.Offset:cmd.End])
+				keep(cmd.Offset, cmd.End)
 				s.kept++
 			}
 		}
+	}
+	if tx >= 0 {
+		drop(tx, size)
 	}
 }
 
