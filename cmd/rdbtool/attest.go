@@ -59,7 +59,20 @@ func newAttestCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
 	return cmd
 }
 
+// noStdin refuses "-": a backup is hashed and attested by name.
+func noStdin(paths []string) error {
+	for _, p := range paths {
+		if p == "-" {
+			return cli.Usagef("PATH - (stdin) is not supported: give the backup's file or directory")
+		}
+	}
+	return nil
+}
+
 func runAttest(ctx context.Context, o *attestOptions) error {
+	if err := noStdin(o.paths); err != nil {
+		return err
+	}
 	if o.key == "" {
 		return cli.WithHint(cli.Usagef("attest needs --key KEYFILE"), "create one with: rdbtool keygen -o backup.key")
 	}

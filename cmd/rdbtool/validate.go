@@ -86,6 +86,9 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func runValidate(ctx context.Context, o *validateOptions) error {
+	if err := noStdin(o.paths); err != nil {
+		return err
+	}
 	opt := attest.ValidateOptions{MaxAge: o.maxAge, MinKeys: o.minKeys}
 	switch {
 	case o.attestation != "" && o.pub == "":

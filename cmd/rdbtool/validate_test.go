@@ -290,6 +290,8 @@ func TestValidateUsage(t *testing.T) {
 		{[]string{"validate", filepath.Join(b.dir, "missing.rdb")}, 1},
 		{[]string{"validate", b.rdb}, 0},
 		{[]string{"attest", b.rdb}, 2},
+		{[]string{"attest", "-", "--key", b.key}, 2},
+		{[]string{"validate", "-"}, 2},
 	} {
 		if _, stderr, code := runCLI(t, false, "", tc.args...); code != tc.code {
 			t.Errorf("%q: exit %d, want %d (%s)", tc.args, code, tc.code, stderr)
