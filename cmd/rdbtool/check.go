@@ -129,10 +129,46 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 	// Duplicate keys make Redis refuse the file; remember key hashes per db
 	// (64-bit, so a false alarm needs ~2^32 keys).
 	seed := maphash.MakeSeed()
-	seen := map[uint64]map[uint64]struct{}{}
+	var seen keySet
+	// Keys wait in a small batch for the duplicate test (see addBatch);
+	// flushDups runs before anything else can add a problem, so problems
+	// stay in file order.
+	const dupBatch = 32
+	var (
+		batchH   [dupBatch]uint64
+		batchDup [dupBatch]bool
+		batchRec [dupBatch]*rdb.Entry
+		nBatch   int
+	)
+	flushDups := func() {
+		seen.addBatch(batchH[:nBatch], batchDup[:nBatch])
+		for i, rec := range batchRec[:nBatch] {
+			if batchDup[i] {
+				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, Key: rec.Key,
+					Type: strconv.Itoa(int(rec.Type)) + " (" + typeLabel(rec.Type) + ")", What: "duplicate key"})
+			}
+			batchRec[i] = nil
+		}
+		nBatch = 0
+	}
+	// Per type/encoding counts, folded into rep.Counts at the end (a string
+	// concatenation and map update per key were a visible cost).
+	var counts [8][256]int64
+	defer func() {
+		for k := range counts {
+			for e, n := range counts[k] {
+				if n > 0 {
+					rep.Counts[rdb.Kind(k).String()+"/"+rdb.Encoding(e).String()] += n
+				}
+			}
+		}
+	}()
 	libs := map[string]bool{}
 	var cur *rdb.Entry
 	fail := func(err error) {
+		if nBatch > 0 {
+			flushDups()
+		}
 		pr := checkProblem{Offset: dec.Offset(), What: err.Error()}
 		var fe *rdb.FormatError
 		if errors.As(err, &fe) {
@@ -173,6 +209,9 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 		}
 		cur = nil
 		rec, err := dec.Next()
+		if _, ok := rec.(*rdb.Entry); !ok && nBatch > 0 {
+			flushDups()
+		}
 		if err == io.EOF {
 			break
 		}
@@ -188,6 +227,8 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 		case *rdb.Aux:
 			rep.Aux = append(rep.Aux, rec)
 			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] AUX FIELD %s = '%s'", off, cli.PrintableBytes(rec.Key), cli.PrintableBytes(rec.Value)))
+		case *rdb.ResizeDB:
+			seen.reserve(rec.DBSize)
 		case *rdb.SelectDB:
 			rep.DBs = append(rep.DBs, rec.DB)
 			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] Selecting DB ID %d", off, rec.DB))
@@ -217,7 +258,30 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 					rep.AlreadyExpired++
 				}
 			}
-			val, err := dec.Value()
+			// Collections are streamed element by element (the decoder
+			// validates them the same way as when it builds a Value), so
+			// checking allocates nothing per element.
+			var err error
+			switch rec.Kind {
+			case rdb.KindStream, rdb.KindModule:
+				_, err = dec.Value()
+			default:
+				elems, subExp := int64(0), int64(0)
+				err = dec.Elements(func(e *rdb.Element) error {
+					elems++
+					if e.ExpireAtMs != 0 {
+						subExp++
+					}
+					return nil
+				})
+				if rec.Kind == rdb.KindHash {
+					rep.SubExpires += subExp
+				}
+				if err == nil && elems == 0 && rec.Kind != rdb.KindString {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("offset %d: key %s: empty %s (Redis skips it on load)",
+						rec.Offset, strconv.Quote(string(rec.Key)), rec.Kind))
+				}
+			}
 			if err != nil {
 				if isIOError(err) {
 					return nil, err
@@ -225,32 +289,18 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 				fail(err)
 				return rep, nil
 			}
-			if h, ok := val.(*rdb.Hash); ok {
-				for _, f := range h.Fields {
-					if f.ExpireAtMs != 0 {
-						rep.SubExpires++
-					}
-				}
+			if int(rec.Kind) < len(counts) {
+				counts[rec.Kind][rec.Encoding]++
+			} else {
+				rep.Counts[rec.Kind.String()+"/"+rec.Encoding.String()]++
 			}
-			rep.Counts[rec.Kind.String()+"/"+rec.Encoding.String()]++
-			switch rec.Kind {
-			case rdb.KindList, rdb.KindSet, rdb.KindZSet, rdb.KindHash:
-				if valueLen(val) == 0 {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("offset %d: key %s: empty %s (Redis skips it on load)",
-						rec.Offset, strconv.Quote(string(rec.Key)), rec.Kind))
-				}
+			// One set for all dbs: xoring a per-db constant keeps equal keys
+			// of two dbs apart (a false alarm stays a 64-bit collision).
+			batchH[nBatch] = maphash.Bytes(seed, rec.Key) ^ rec.DB*0x9E3779B97F4A7C15
+			batchRec[nBatch] = rec
+			if nBatch++; nBatch == dupBatch {
+				flushDups()
 			}
-			db := seen[rec.DB]
-			if db == nil {
-				db = map[uint64]struct{}{}
-				seen[rec.DB] = db
-			}
-			h := maphash.Bytes(seed, rec.Key)
-			if _, dup := db[h]; dup {
-				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, Key: rec.Key,
-					Type: strconv.Itoa(int(rec.Type)) + " (" + typeLabel(rec.Type) + ")", What: "duplicate key"})
-			}
-			db[h] = struct{}{}
 		}
 	}
 	rep.Size = dec.Offset()
