@@ -276,7 +276,12 @@ func salvageRESP(data []byte, start int64, out *bytes.Buffer, s *salvaged) {
 			case tx >= 0:
 				txCmds++
 			default:
-				keep(cmd.Offset, cmd.End)
+				if longLine(data[cmd.Offset:cmd.RecordOffset]) {
+					// redis-check-aof reads annotations with fgets(1024):
+					// a longer one would read as a broken record.
+					drop(cmd.Offset, cmd.RecordOffset)
+				}
+				keep(mark, cmd.End)
 				s.kept++
 			}
 		}
@@ -284,6 +289,22 @@ func salvageRESP(data []byte, start int64, out *bytes.Buffer, s *salvaged) {
 	if tx >= 0 {
 		drop(tx, size)
 	}
+}
+
+// longLine reports whether an annotation block has a line that
+// redis-check-aof's fgets(1024) would split.
+func longLine(b []byte) bool {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			i = len(b) - 1
+		}
+		if i+1 > 1023 {
+			return true
+		}
+		b = b[i+1:]
+	}
+	return false
 }
 
 // resync returns the first offset >= from where a complete, well-formed

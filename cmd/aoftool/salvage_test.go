@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/persistkit/persistkit/format/resp"
@@ -16,6 +17,7 @@ func FuzzSalvageRESP(f *testing.F) {
 	f.Add([]byte("#TS:1\r\n" + cmds("SET a 1", "MULTI") + "*1\r\n$4\r\nEX"))
 	f.Add([]byte(cmds("EXEC", "MULTI", "MULTI", "DEL x")))
 	f.Add([]byte("*1\r\n$7\r\nmulti\x00x\r\n" + cmds("SET a 1")))
+	f.Add([]byte("#" + strings.Repeat("x", 1100) + "\r\n" + cmds("SET a 1")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &salvaged{}
 		var out bytes.Buffer
