@@ -133,8 +133,14 @@ func isZero(b byte) bool  { return b&0xc0 == 0 }
 func isXZero(b byte) bool { return b&0xc0 == 0x40 }
 func isVal(b byte) bool   { return b&0x80 != 0 }
 func zeroLen(b byte) int  { return int(b&0x3f) + 1 }
+// xzeroLen reads an XZERO opcode; a second byte past the end reads as 0,
+// like Redis reading the sds terminator of a truncated (corrupt) HLL.
 func xzeroLen(p []byte) int {
-	return (int(p[0]&0x3f)<<8 | int(p[1])) + 1
+	var lo int
+	if len(p) > 1 {
+		lo = int(p[1])
+	}
+	return (int(p[0]&0x3f)<<8 | lo) + 1
 }
 func valValue(b byte) uint8 { return (b>>2)&0x1f + 1 }
 func valLen(b byte) int     { return int(b&0x3) + 1 }
@@ -177,9 +183,6 @@ func hllToDense(b []byte) ([]byte, bool) {
 			idx += zeroLen(b[p])
 			p++
 		case isXZero(b[p]):
-			if p+1 >= len(b) {
-				return nil, false
-			}
 			idx += xzeroLen(b[p:])
 			p += 2
 		default:
@@ -219,9 +222,6 @@ func hllSparseSet(b []byte, index int, count uint8) ([]byte, int) {
 		case isVal(b[p]):
 			span = valLen(b[p])
 		default:
-			if p+1 >= end {
-				return b, -1
-			}
 			span = xzeroLen(b[p:])
 			oplen = 2
 		}
@@ -289,11 +289,13 @@ func hllSparseSet(b []byte, index int, count uint8) ([]byte, int) {
 		if delta > 0 && len(b)+delta > hllSparseMax {
 			return hllPromote(b, index, count)
 		}
-		nb := make([]byte, 0, len(b)+max(delta, 0))
+		nb := make([]byte, 0, len(b)+max(delta, 0)+1)
 		nb = append(nb, b[:p]...)
 		nb = append(nb, seq...)
-		nb = append(nb, b[p+oldlen:]...)
-		b = nb
+		nb = append(nb, b[min(p+oldlen, len(b)):]...)
+		// An XZERO cut short by the end of a corrupt HLL counts 2 bytes in
+		// Redis' length arithmetic, so its last sequence byte falls off.
+		b = nb[:len(b)+delta]
 	}
 	// Merge adjacent VAL opcodes with equal values, scanning up to 5
 	// opcodes from the previous one.
