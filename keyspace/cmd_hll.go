@@ -133,6 +133,7 @@ func isZero(b byte) bool  { return b&0xc0 == 0 }
 func isXZero(b byte) bool { return b&0xc0 == 0x40 }
 func isVal(b byte) bool   { return b&0x80 != 0 }
 func zeroLen(b byte) int  { return int(b&0x3f) + 1 }
+
 // xzeroLen reads an XZERO opcode; a second byte past the end reads as 0,
 // like Redis reading the sds terminator of a truncated (corrupt) HLL.
 func xzeroLen(p []byte) int {
