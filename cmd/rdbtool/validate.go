@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -117,7 +118,13 @@ func runValidate(ctx context.Context, o *validateOptions) error {
 		opt.Now = o.env.Now()
 	}
 	if o.attestation != "" {
-		data, err := os.ReadFile(o.attestation)
+		f, err := os.Open(o.attestation)
+		if err != nil {
+			return err
+		}
+		// One byte over the limit is enough for Verify to refuse it.
+		data, err := io.ReadAll(io.LimitReader(f, attest.MaxSize+1))
+		f.Close()
 		if err != nil {
 			return err
 		}

@@ -68,6 +68,10 @@ func (a *Attestation) Created() (time.Time, error) {
 	return time.Parse(time.RFC3339, a.CreatedAt)
 }
 
+// MaxSize bounds an attestation file; real ones are a few hundred bytes
+// per subject.
+const MaxSize = 16 << 20
+
 // Errors of [Verify]; each says which way the attestation is unacceptable.
 var (
 	ErrMalformed       = errors.New("malformed attestation")
@@ -115,6 +119,9 @@ func Sign(a *Attestation, priv ed25519.PrivateKey) ([]byte, error) {
 // [ErrNonCanonical], [ErrMalformed], [ErrSignatureLength], [ErrWrongKey]
 // or [ErrBadSignature].
 func Verify(data []byte, pub ed25519.PublicKey) (*Attestation, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxSize)
+	}
 	body, _ := bytes.CutSuffix(data, []byte("\n"))
 	v, err := parseValue(body)
 	if err != nil {

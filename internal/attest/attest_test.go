@@ -133,6 +133,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"other key", other, ErrWrongKey},
 		{"reformatted", bytes.Replace(good, []byte(`,"`), []byte(`, "`), 1), ErrNonCanonical},
 		{"not json", good[:len(good)/2], ErrMalformed},
+		{"oversized", append(bytes.Repeat([]byte(" "), MaxSize), good...), ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Verify(tc.data, pub(key1)); !errors.Is(err, tc.want) {
@@ -174,6 +175,14 @@ func TestValidate(t *testing.T) {
 		o.Now = created.Add(27 * time.Hour)
 		r, _ := Validate(ctx, []string{rdbPath, aofPath}, o)
 		if f := failed(r); len(f) != 1 || !strings.HasPrefix(f[0], "max-age: ") {
+			t.Fatalf("failed %q", f)
+		}
+	})
+	t.Run("created in the future", func(t *testing.T) {
+		o := opt
+		o.MaxAge, o.Now = 0, created.Add(-time.Hour)
+		r, _ := Validate(ctx, []string{rdbPath, aofPath}, o)
+		if f := failed(r); len(f) != 1 || !strings.HasPrefix(f[0], "age: created 2026-01-02T03:04:05Z, in the future") {
 			t.Fatalf("failed %q", f)
 		}
 	})

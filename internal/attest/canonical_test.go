@@ -1,7 +1,10 @@
 package attest
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 )
 
@@ -35,4 +38,28 @@ func TestCanonicalizeRejects(t *testing.T) {
 	if _, err := Canonicalize([]byte(`{"a":`)); err == nil {
 		t.Error("truncated JSON accepted")
 	}
+}
+
+// FuzzCanonicalize: canonical output is valid JSON, canonical itself, and
+// accepted back unchanged; no input panics.
+func FuzzCanonicalize(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[true,null]}`, `"\u0001é"`, `{"a":{"b":{"c":-1}}}`, `[1.5]`, `{"a":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	if data, err := os.ReadFile("testdata/attestation.json"); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := Canonicalize(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON %q", out)
+		}
+		again, err := Canonicalize(out)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent: %q -> %q (%v)", out, again, err)
+		}
+	})
 }
