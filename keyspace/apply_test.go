@@ -484,3 +484,24 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+func TestApplyHashFieldTTL8(t *testing.T) {
+	s := New(1000)
+	mustApply(t, s,
+		"HSETEX h PX 500 FIELDS 2 a 1 b 2", "HSETEX h FNX FIELDS 1 a x", "HSETEX h FXX KEEPTTL FIELDS 1 a 9",
+		"HSETEX h FIELDS 1 b 3", "HGETEX h PXAT 4102444800123 FIELDS 1 b", "HGETEX h PERSIST FIELDS 1 a",
+		"HSET g f v", "HGETDEL g FIELDS 1 f",
+	)
+	h := s.DBs[0].Keys["h"].Hash
+	if string(h["a"].Value) != "9" || h["a"].ExpireAtMs != 0 || string(h["b"].Value) != "3" || h["b"].ExpireAtMs != 4102444800123 {
+		t.Errorf("a=%+v b=%+v", h["a"], h["b"])
+	}
+	if s.DBs[0].Keys["g"] != nil {
+		t.Errorf("HGETDEL must delete the emptied key")
+	}
+	for _, line := range []string{"HSETEX h FIELDS 2 a 1", "HSETEX h EX 10 KEEPTTL FIELDS 1 a 1", "HGETEX h FIELDS 0"} {
+		if err := s.Apply(argv(line)); err == nil {
+			t.Errorf("%s: no error", line)
+		}
+	}
+}

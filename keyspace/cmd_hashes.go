@@ -238,3 +238,117 @@ func cmdHGetDel(s *Store, args [][]byte) error {
 	s.deleteIfEmpty(args[1], o)
 	return nil
 }
+
+func init() {
+	register("HGETEX", -5, cmdHGetEx)
+	register("HSETEX", -6, cmdHSetEx)
+}
+
+// hashExpireOpt reads 8.0's EX/PX/EXAT/PXAT option of HGETEX/HSETEX at
+// args[i] as an absolute field TTL.
+func hashExpireOpt(s *Store, args [][]byte, i int) (when int64, ok bool, err error) {
+	e, ok, err := parseExpireOpt(args, i)
+	if !ok || err != nil {
+		return 0, ok, err
+	}
+	if e.val < 0 || e.val > maxFieldExpireMs/e.unit {
+		return 0, true, errInvalidExpire
+	}
+	when = e.val * e.unit
+	if !e.abs {
+		when += s.NowMs
+	}
+	if when > maxFieldExpireMs {
+		return 0, true, errInvalidExpire
+	}
+	return max(when, 1), true, nil // 0 means "no TTL" in the model
+}
+
+// cmdHGetEx is 8.0's HGETEX key [EX|PX|EXAT|PXAT n | PERSIST] FIELDS n f...
+func cmdHGetEx(s *Store, args [][]byte) error {
+	i, when, persist := 2, int64(0), false
+	switch {
+	case eq(args[2], "PERSIST"):
+		persist, i = true, 3
+	default:
+		w, ok, err := hashExpireOpt(s, args, 2)
+		if err != nil {
+			return err
+		}
+		if ok {
+			when, i = w, 4
+		}
+	}
+	fields, err := fieldsArg(args, i)
+	if err != nil {
+		return err
+	}
+	o, err := s.lookupKind(args[1], rdb.KindHash)
+	if err != nil || o == nil || (when == 0 && !persist) {
+		return err
+	}
+	for _, f := range fields {
+		if hv := o.Hash[string(f)]; hv != nil {
+			hv.ExpireAtMs = when // 0 for PERSIST
+		}
+	}
+	return nil
+}
+
+// cmdHSetEx is 8.0's HSETEX key [FNX|FXX] [EX|PX|EXAT|PXAT n | KEEPTTL]
+// FIELDS n f v...
+func cmdHSetEx(s *Store, args [][]byte) error {
+	var fnx, fxx, keep bool
+	var when int64
+	i := 2
+	for ; i < len(args) && !eq(args[i], "FIELDS"); i++ {
+		switch {
+		case eq(args[i], "FNX") && !fxx:
+			fnx = true
+		case eq(args[i], "FXX") && !fnx:
+			fxx = true
+		case eq(args[i], "KEEPTTL") && when == 0:
+			keep = true
+		default:
+			w, ok, err := hashExpireOpt(s, args, i)
+			if !ok || keep || when != 0 {
+				return ErrSyntax
+			}
+			if err != nil {
+				return err
+			}
+			when = w
+			i++
+		}
+	}
+	if i+1 >= len(args) || !eq(args[i], "FIELDS") {
+		return errFieldsKeyword
+	}
+	n, err := parseInt(args[i+1])
+	if err != nil {
+		return err
+	}
+	pairs := args[i+2:]
+	if n <= 0 || int64(len(pairs)) != 2*n {
+		return errNumFields
+	}
+	o, err := s.lookupKind(args[1], rdb.KindHash)
+	if err != nil {
+		return err
+	}
+	for j := 0; j < len(pairs); j += 2 {
+		exists := o != nil && o.Hash[string(pairs[j])] != nil
+		if (fnx && exists) || (fxx && !exists) {
+			return nil
+		}
+	}
+	o, _ = s.lookupOrCreate(args[1], rdb.KindHash)
+	for j := 0; j < len(pairs); j += 2 {
+		hv := &HashValue{Value: clone(pairs[j+1]), ExpireAtMs: when}
+		if old := o.Hash[string(pairs[j])]; keep && old != nil {
+			hv.ExpireAtMs = old.ExpireAtMs
+		}
+		o.Hash[string(pairs[j])] = hv
+	}
+	return nil
+}
