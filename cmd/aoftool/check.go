@@ -24,6 +24,7 @@ type checkOptions struct {
 	truncateTS   int64
 	hasTS        bool
 	redisVersion string
+	legacy       bool // from --redis-version < 7
 }
 
 func newCheckCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
@@ -100,6 +101,7 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	o.legacy = legacy
 	a, err := locate(o.path)
 	if err != nil {
 		return err
@@ -124,7 +126,7 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		w.Write(run.appendJSON(nil))
 	} else {
 		pal, _ := o.env.Palettes(o.g)
-		run.writeText(w, pal, textMode{quiet: o.g.Quiet, hintFix: true})
+		run.writeText(w, pal, textMode{quiet: o.g.Quiet, hintFix: true, legacy: legacy})
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -158,15 +160,18 @@ type textMode struct {
 	quiet   bool
 	hintFix bool // print redis-check-aof's "Use the --fix option" line
 	ts      int64
+	legacy  bool // Redis 6.2 wording for a single file
 }
 
 // writeText prints the report the way redis-check-aof does, with "[detail]"
 // lines locating the damage.
 func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 	pf := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
-	if r.aof.multi {
+	legacy := m.legacy && !r.aof.multi
+	switch {
+	case r.aof.multi:
 		pf("Start checking Multi Part AOF")
-	} else {
+	case !legacy:
 		pf("Start checking Old-Style AOF")
 	}
 	incrSeen := false
@@ -193,6 +198,10 @@ func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 			continue
 		}
 		if rp := f.RDB; rp != nil {
+			if legacy {
+				pf("The AOF appears to start with an RDB preamble.")
+				pf("Checking the RDB preamble to start:")
+			}
 			if !m.quiet {
 				for _, l := range rp.Lines {
 					pf("%s", l)
@@ -227,7 +236,7 @@ func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 		if l := res.MessageLine(); l != "" {
 			pf("%s", l)
 		}
-		if res.FormatError {
+		if res.FormatError && !legacy {
 			pf("AOF %s format error", cli.Printable(f.Name))
 		}
 		if m.ts != 0 && res.Diff == 0 {
@@ -235,8 +244,13 @@ func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 			pf("%s", pal.OK.Sprintf("%s is valid", label))
 			continue
 		}
-		pf("AOF analyzed: filename=%s, size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d",
-			cli.Printable(f.Name), res.Size, res.OkUpTo, res.OkUpToLine, res.Diff)
+		if legacy {
+			label = "AOF"
+			pf("AOF analyzed: size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d", res.Size, res.OkUpTo, res.OkUpToLine, res.Diff)
+		} else {
+			pf("AOF analyzed: filename=%s, size=%d, ok_up_to=%d, ok_up_to_line=%d, diff=%d",
+				cli.Printable(f.Name), res.Size, res.OkUpTo, res.OkUpToLine, res.Diff)
+		}
 		if res.Diff == 0 {
 			pf("%s", pal.OK.Sprintf("%s is valid", label))
 			continue
@@ -247,7 +261,11 @@ func (r *checkRun) writeText(w io.Writer, pal *cli.Palette, m textMode) {
 			}
 		}
 		if m.hintFix {
-			pf("%s", pal.Bad.Sprintf("AOF %s is not valid. Use the --fix option to try fixing it.", cli.Printable(f.Name)))
+			if legacy {
+				pf("%s", pal.Bad.Sprint("AOF is not valid. Use the --fix option to try fixing it."))
+			} else {
+				pf("%s", pal.Bad.Sprintf("AOF %s is not valid. Use the --fix option to try fixing it.", cli.Printable(f.Name)))
+			}
 		}
 	}
 	if r.Skipped > 0 {

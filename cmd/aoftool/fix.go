@@ -20,7 +20,7 @@ func runFix(ctx context.Context, o *checkOptions, run *checkRun) error {
 	defer w.Flush()
 	pal, _ := o.env.Palettes(o.g)
 	if !o.g.JSON {
-		run.writeText(w, pal, textMode{quiet: o.g.Quiet})
+		run.writeText(w, pal, textMode{quiet: o.g.Quiet, legacy: o.legacy})
 	}
 	if len(run.Invalid) > 0 {
 		w.Flush()
@@ -205,7 +205,7 @@ func runTruncateTS(ctx context.Context, o *checkOptions, run *checkRun) error {
 	pal, _ := o.env.Palettes(o.g)
 	ts := o.truncateTS
 	if !o.g.JSON {
-		run.writeText(w, pal, textMode{quiet: o.g.Quiet, hintFix: true, ts: ts})
+		run.writeText(w, pal, textMode{quiet: o.g.Quiet, hintFix: true, ts: ts, legacy: o.legacy})
 	}
 	w.Flush()
 	if len(run.Invalid) > 0 {
