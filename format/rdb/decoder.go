@@ -78,6 +78,8 @@ type Decoder struct {
 	lzbuf  []byte
 	blob   []byte
 	lpents []blobEntry
+
+	members memberSet // Deep: duplicate-member test, reused across values
 }
 
 // NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
@@ -744,7 +746,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 	e := d.ent
 	emit := fn
 	if d.opt.Deep {
-		v := newValidator(e)
+		v := newValidator(e, &d.members)
 		emit = func(el *Element) error {
 			if err := v.check(el); err != nil {
 				return d.fail(d.off, "element "+strconv.Itoa(v.n-1), err)

@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"bytes"
+	"hash/maphash"
 	"math"
 	"strconv"
 )
@@ -16,7 +17,7 @@ type validator struct {
 	ordered bool // listpack/ziplist zset: (score, member) ascending
 	ttlRule bool // listpack-ex hash: non-zero TTLs ascending, then zeros
 	n       int
-	seen    map[string]struct{}
+	seen    *memberSet // nil when members may repeat (lists)
 
 	prevScore  float64
 	prevMember []byte
@@ -24,11 +25,14 @@ type validator struct {
 	prevTTL    int64
 }
 
-func newValidator(e *Entry) *validator {
+// newValidator starts checking e's elements; ms (reset here) remembers the
+// members for the duplicate test and is reused from value to value.
+func newValidator(e *Entry, ms *memberSet) *validator {
 	v := &validator{kind: e.Kind}
 	switch e.Kind {
 	case KindSet, KindZSet, KindHash:
-		v.seen = make(map[string]struct{})
+		ms.reset()
+		v.seen = ms
 	}
 	v.ordered = e.Kind == KindZSet && (e.Encoding == EncListpack || e.Encoding == EncZiplist)
 	v.ttlRule = e.Encoding == EncListpackEx
@@ -38,14 +42,13 @@ func newValidator(e *Entry) *validator {
 func (v *validator) check(el *Element) error {
 	v.n++
 	if v.seen != nil {
-		if _, dup := v.seen[string(el.Member)]; dup {
+		if v.seen.add(el.Member) {
 			what := "member"
 			if v.kind == KindHash {
 				what = "field"
 			}
 			return errCorrupt("duplicate " + what + " " + strconv.Quote(string(el.Member)))
 		}
-		v.seen[string(el.Member)] = struct{}{}
 	}
 	switch v.kind {
 	case KindZSet:
@@ -92,4 +95,88 @@ func IsEmpty(v Value) bool {
 		return len(v.Fields) == 0
 	}
 	return false
+}
+
+// memberSet is an exact set of byte strings for the duplicate-member test:
+// members are copied into one arena and indexed by an open-addressing table
+// of (hash, index) pairs. Unlike a map[string]struct{} it allocates nothing
+// per member and is reused across values, which made the duplicate test
+// the top cost of deep-checking files of small collections.
+type memberSet struct {
+	seed  maphash.Seed
+	arena []byte
+	ends  []int // member i is arena[ends[i-1]:ends[i]]
+	table []msSlot
+}
+
+type msSlot struct {
+	hash uint64
+	idx  uint32 // member index + 1; 0 marks a free slot
+}
+
+// msKeep bounds what reset keeps: one huge collection must not make every
+// later small one clear a huge table.
+const msKeep = 1 << 12
+
+func (s *memberSet) reset() {
+	if s.table == nil {
+		s.seed = maphash.MakeSeed()
+	}
+	if len(s.table) > msKeep {
+		s.table = nil
+	} else {
+		clear(s.table)
+	}
+	if cap(s.arena) > 64*msKeep {
+		s.arena = nil
+	}
+	if cap(s.ends) > msKeep {
+		s.ends = nil
+	}
+	s.arena, s.ends = s.arena[:0], s.ends[:0]
+}
+
+func (s *memberSet) member(i uint32) []byte {
+	start := 0
+	if i > 0 {
+		start = s.ends[i-1]
+	}
+	return s.arena[start:s.ends[i]]
+}
+
+// add inserts m and reports whether it was already there.
+func (s *memberSet) add(m []byte) bool {
+	if 2*(len(s.ends)+1) > len(s.table) {
+		s.grow()
+	}
+	h := maphash.Bytes(s.seed, m)
+	mask := uint64(len(s.table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := &s.table[i]
+		if sl.idx == 0 {
+			s.arena = append(s.arena, m...)
+			s.ends = append(s.ends, len(s.arena))
+			*sl = msSlot{hash: h, idx: uint32(len(s.ends))}
+			return false
+		}
+		if sl.hash == h && bytes.Equal(s.member(sl.idx-1), m) {
+			return true
+		}
+	}
+}
+
+func (s *memberSet) grow() {
+	old := s.table
+	s.table = make([]msSlot, max(16, 2*len(old)))
+	mask := uint64(len(s.table) - 1)
+	for _, sl := range old {
+		if sl.idx == 0 {
+			continue
+		}
+		i := sl.hash & mask
+		for s.table[i].idx != 0 {
+			i = (i + 1) & mask
+		}
+		s.table[i] = sl
+	}
 }
