@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,4 +213,39 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("failed %q", f)
 		}
 	})
+}
+
+// TestVerifyWithOpenSSL checks the README's recipe: jq rebuilds the signed
+// message and openssl verifies the signature, without this package.
+func TestVerifyWithOpenSSL(t *testing.T) {
+	jq, err1 := exec.LookPath("jq")
+	openssl, err2 := exec.LookPath("openssl")
+	if err1 != nil || err2 != nil {
+		t.Skip("needs jq and openssl")
+	}
+	dir := t.TempDir()
+	out, _, err := Create(context.Background(), []string{corpusRDB, corpusAOF}, CreateOptions{Key: key1, Now: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := filepath.Join(dir, "a.json")
+	os.WriteFile(att, out, 0o644)
+	pubPEM, _ := MarshalPublicKey(pub(key1))
+	os.WriteFile(filepath.Join(dir, "k.pub"), pubPEM, 0o644)
+	payload, err := exec.Command(jq, "-jcS", "del(.signature)", att).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "payload"), payload, 0o644)
+	sigB64, err := exec.Command(jq, "-r", ".signature", att).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigB64)))
+	os.WriteFile(filepath.Join(dir, "sig"), sig, 0o644)
+	cmd := exec.Command(openssl, "pkeyutl", "-verify", "-pubin", "-inkey", "k.pub", "-rawin", "-in", "payload", "-sigfile", "sig")
+	cmd.Dir = dir
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, msg)
+	}
 }
