@@ -319,7 +319,7 @@ func jsonStream(raw json.RawMessage) (rdb.Value, error) {
 			Consumers   []struct {
 				Name       json.RawMessage   `json:"name"`
 				SeenTimeMs int64             `json:"seen_time_ms"`
-				ActiveMs   int64             `json:"active_time_ms"`
+				ActiveMs   *int64            `json:"active_time_ms"`
 				PEL        []json.RawMessage `json:"pel"`
 			} `json:"consumers"`
 		} `json:"groups"`
@@ -397,7 +397,12 @@ func jsonStream(raw json.RawMessage) (rdb.Value, error) {
 			g.PEL = append(g.PEL, pe)
 		}
 		for _, jc := range jg.Consumers {
-			c := rdb.StreamConsumer{SeenTimeMs: jc.SeenTimeMs, ActiveTimeMs: jc.ActiveMs}
+			// Before stream type 21 the active time was not stored and
+			// equals the seen time.
+			c := rdb.StreamConsumer{SeenTimeMs: jc.SeenTimeMs, ActiveTimeMs: jc.SeenTimeMs}
+			if jc.ActiveMs != nil {
+				c.ActiveTimeMs = *jc.ActiveMs
+			}
 			if c.Name, err = jsonBytes(jc.Name); err != nil {
 				return nil, err
 			}

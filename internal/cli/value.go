@@ -50,7 +50,12 @@ func AppendEntry(dst []byte, e *rdb.Entry, v rdb.Value) []byte {
 	}
 	if v != nil {
 		dst = append(dst, `,"value":`...)
-		dst = AppendValue(dst, v)
+		if st, ok := v.(*rdb.Stream); ok {
+			// Consumers' active time is stored from stream type 21 on.
+			dst = appendStream(dst, st, e.Type == rdb.TypeStreamListpacks3 || e.Type == rdb.TypeStreamListpacks4)
+		} else {
+			dst = AppendValue(dst, v)
+		}
 	}
 	return append(dst, '}')
 }
@@ -118,7 +123,7 @@ func AppendValue(dst []byte, v rdb.Value) []byte {
 		}
 		return append(dst, ']')
 	case *rdb.Stream:
-		return appendStream(dst, v)
+		return appendStream(dst, v, true)
 	case *rdb.Module:
 		dst = append(dst, `{"module":`...)
 		dst = AppendString(dst, v.Name)
@@ -148,7 +153,9 @@ func appendBytesArray(dst []byte, a [][]byte) []byte {
 	return append(dst, ']')
 }
 
-func appendStream(dst []byte, s *rdb.Stream) []byte {
+// appendStream writes a stream; activeTime says whether consumers' active
+// time was stored (stream type 21+) and so is shown.
+func appendStream(dst []byte, s *rdb.Stream, activeTime bool) []byte {
 	dst = append(dst, `{"entries":[`...)
 	for i := range s.Entries {
 		e := &s.Entries[i]
@@ -222,8 +229,10 @@ func appendStream(dst []byte, s *rdb.Stream) []byte {
 			dst = AppendBytes(dst, c.Name)
 			dst = append(dst, `,"seen_time_ms":`...)
 			dst = strconv.AppendInt(dst, c.SeenTimeMs, 10)
-			dst = append(dst, `,"active_time_ms":`...)
-			dst = strconv.AppendInt(dst, c.ActiveTimeMs, 10)
+			if activeTime {
+				dst = append(dst, `,"active_time_ms":`...)
+				dst = strconv.AppendInt(dst, c.ActiveTimeMs, 10)
+			}
 			dst = append(dst, `,"pel":[`...)
 			for k, id := range c.PEL {
 				if k > 0 {
