@@ -17,7 +17,8 @@ import (
 // TestFixMatchesRedisCheckAOF damages the INCR (and BASE) file of a real
 // Redis 7.0 appendonlydir in many ways and requires check and check --fix
 // to agree with the installed redis-check-aof: same verdict, same exit
-// class, byte-identical files afterwards.
+// class, byte-identical files afterwards. check --fix --salvage must leave
+// an AOF the real tool accepts.
 func TestFixMatchesRedisCheckAOF(t *testing.T) {
 	bin := redistest.Require(t)
 	tool := filepath.Join(filepath.Dir(bin), "redis-check-aof")
@@ -73,6 +74,14 @@ func TestFixMatchesRedisCheckAOF(t *testing.T) {
 			o, e, code := runCLI(t, false, "", "check", "--fix", "--yes", "--no-backup", ours)
 			if realFix != (code == 0) {
 				t.Errorf("fix: redis-check-aof ok=%v (%s), aoftool exit %d\n%s%s", realFix, out, code, o, e)
+			}
+			// Salvage repairs everything, and the real tool agrees.
+			salv := mk()
+			if o, e, code := runCLI(t, false, "", "check", "--fix", "--salvage", "--yes", "--no-backup", salv); code != 0 {
+				t.Errorf("salvage: exit %d\n%s%s", code, o, e)
+			}
+			if out, err := exec.Command(tool, filepath.Join(salv, "appendonly.aof.manifest")).CombinedOutput(); err != nil {
+				t.Errorf("redis-check-aof rejects the salvaged AOF: %v\n%s", err, out)
 			}
 			for _, name := range []string{"appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof"} {
 				a, _ := os.ReadFile(filepath.Join(real, name))
