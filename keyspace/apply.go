@@ -13,9 +13,29 @@ import (
 
 // Apply runs the write commands found in AOF files against the store, with
 // the semantics of a Redis server that is loading: keys are never expired
-// on access (a loading server expires nothing), relative TTLs (EXPIRE, SETEX,
-// ...) are taken relative to s.NowMs, and read-only commands are accepted and
-// ignored. Every command family lives in its own cmd_*.go file.
+// on access (a loading server expires nothing, and an EXPIREAT/PEXPIREAT,
+// GETEX or HPEXPIREAT in the past still only sets the TTL), relative TTLs
+// (EXPIRE, SETEX, XADD *, ...) are taken relative to s.NowMs, and read-only
+// commands are accepted and ignored. Argument parsing, the order of checks
+// and the accept/reject decision follow Redis 7 (t_*.c, util.c string2ll /
+// string2d / string2ld); tests/apply_integration_test.go checks both the
+// decision and DEBUG DIGEST against a live redis-server.
+//
+// One file per family: cmd_strings.go, cmd_keys.go, cmd_lists.go,
+// cmd_sets.go, cmd_zsets.go, cmd_hashes.go (incl. field TTLs, 8.0 HSETEX /
+// HGETEX / HGETDEL), cmd_streams.go, cmd_bits.go (SETBIT, BITFIELD, BITOP),
+// cmd_hll.go (byte-exact HyperLogLog), cmd_geo.go, cmd_sort.go,
+// cmd_restore.go (RESTORE, FUNCTION RESTORE), cmd_functions.go,
+// cmd_server.go (SELECT, SWAPDB, FLUSHDB, FLUSHALL).
+//
+// Not replayable, reported as ErrUnsupported: EVAL/EVALSHA/FCALL (only
+// AOFs older than 5.0 hold scripts instead of their effects), XREADGROUP
+// and XAUTOCLAIM (AOFs hold XCLAIM/XGROUP records instead), and SPOP that
+// does not pop every member (AOFs hold SREM). Known approximations: XADD /
+// XTRIM "~" trims exactly (AOFs always carry "="); GEO* STOREDIST
+// distances use Go's math, which can differ from glibc in the last bit;
+// SORT ties over a set or sorted set use byte order where Redis uses its
+// hash-table order; -0 scores are kept where a 7.0 listpack zset stores 0.
 
 // Sentinel causes carried by [CommandError]; match them with errors.Is.
 var (
