@@ -176,6 +176,12 @@ func TestCorpusDigest(t *testing.T) {
 			if got := hex40.FindString(out); code != 0 || got != tg.want {
 				t.Errorf("exit %d, digest %q, want %s\n%s", code, got, tg.want, errs)
 			}
+			if strings.Contains(tg.path, "/aof-") {
+				// Written by a clean server shutdown: sound.
+				if out, _, code := runCLI(t, false, "", "check", tg.path); code != 0 {
+					t.Errorf("check: exit %d\n%s", code, out)
+				}
+			}
 		})
 	}
 }
