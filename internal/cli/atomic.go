@@ -42,6 +42,7 @@ func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 	return &AtomicFile{f: f, path: path}, nil
 }
 
+// Write writes to the temp file.
 func (a *AtomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
 
 // Name is the final path.

@@ -37,6 +37,7 @@ type ExitError struct {
 	Silent bool
 }
 
+// Error returns the wrapped error's message.
 func (e *ExitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("exit code %d", e.Code)
@@ -44,6 +45,7 @@ func (e *ExitError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns the wrapped error.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Usagef returns a usage error (exit 2).

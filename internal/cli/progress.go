@@ -103,6 +103,7 @@ type CountingReader struct {
 	N int64
 }
 
+// Read reads from R and counts the bytes.
 func (c *CountingReader) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
 	c.N += int64(n)
