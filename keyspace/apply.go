@@ -18,7 +18,7 @@ import (
 // (EXPIRE, SETEX, XADD *, ...) are taken relative to s.NowMs, and read-only
 // commands are accepted and ignored. Argument parsing, the order of checks
 // and the accept/reject decision follow Redis 7 (t_*.c, util.c string2ll /
-// string2d / string2ld); tests/apply_integration_test.go checks both the
+// string2d / string2ld); apply_integration_test.go (build tag integration) checks both the
 // decision and DEBUG DIGEST against a live redis-server.
 //
 // One file per family: cmd_strings.go, cmd_keys.go, cmd_lists.go,
