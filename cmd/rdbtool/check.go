@@ -48,7 +48,8 @@ bad or truncated structure, checksum mismatch), 1 an I/O error.
 --fix writes a salvaged copy (-o OUT, or --in-place keeping FILE.bak):
 every key that decodes completely and validates is kept; after damage the
 rest of the file is scanned for the next plausible record. The dropped
-byte ranges are reported.`,
+byte ranges are reported. --fix reads FILE into memory (resynchronising
+needs random access); it exits 0 once the salvaged file is written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]

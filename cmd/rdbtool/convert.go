@@ -194,12 +194,17 @@ func writeRDB(ctx context.Context, src recordSource, w io.Writer, o *convertOpti
 			ver = 12
 		}
 	}
+	// Keep the input's flavour where the version exists in it: RDB 80 is
+	// Valkey 9 only, Valkey 8 files are REDIS0011 with a valkey-ver AUX.
 	flav := rdb.FlavourRedis
 	if rs, ok := src.(*rdbSource); ok {
 		flav, _ = rs.dec.Flavour()
-		if o.rdbVersion != 0 && o.rdbVersion != 80 && o.rdbVersion != 11 {
-			flav = rdb.FlavourRedis
-		}
+	}
+	switch {
+	case ver == 80:
+		flav = rdb.FlavourValkey
+	case ver != 11:
+		flav = rdb.FlavourRedis
 	}
 	enc := rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, Lossy: o.lossy, OnLossy: onLossy, KeepEncoding: o.keepEncoding})
 	for n := 0; ; n++ {
