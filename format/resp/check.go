@@ -228,6 +228,12 @@ func (s *checker) fgets(size int) ([]byte, error) {
 	return line, nil
 }
 
+// peekBuffered returns what the read buffer holds without reading.
+func (s *checker) peekBuffered() []byte {
+	p, _ := s.br.Peek(s.br.Buffered())
+	return p
+}
+
 // at returns buf[i] as C sees it after fgets: the data, then the NUL
 // terminator. Bytes past the terminator are stack garbage in C; we use 0.
 func at(line []byte, i int) byte {
@@ -266,6 +272,23 @@ func (s *checker) consumeNewline(b0, b1 byte) bool {
 // readLong emulates readLong(fp, prefix, &target).
 func (s *checker) readLong(prefix byte) (int64, bool, error) {
 	s.epos = s.pos
+	// Fast path for the well-formed line: prefix, 1..18 digits, "\r\n",
+	// parsed in place in the read buffer. It yields what the emulation
+	// below would (same value, same bytes consumed) without copying the
+	// line out through fgets; anything else takes the emulation.
+	if p := s.peekBuffered(); len(p) >= 4 && p[0] == prefix {
+		var v int64
+		i := 1
+		for ; i < len(p) && i <= 18 && p[i] >= '0' && p[i] <= '9'; i++ {
+			v = v*10 + int64(p[i]-'0')
+		}
+		if i > 1 && i+1 < len(p) && p[i] == '\r' && p[i+1] == '\n' {
+			s.br.Discard(i + 2)
+			s.pos += int64(i + 2)
+			s.line++
+			return v, true, nil
+		}
+	}
 	line, err := s.fgets(128)
 	if line == nil || err != nil {
 		return 0, false, err
@@ -332,6 +355,17 @@ func (s *checker) readString(first bool) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	s.epos = s.pos
+	// Fast path: the whole bulk and its "\r\n" are buffered.
+	if p := s.peekBuffered(); int64(len(p)) >= l+2 && p[l] == '\r' && p[l+1] == '\n' {
+		var name []byte
+		if first {
+			name = cstr(s.name[:copy(s.name[:], p[:min(l, 6)])])
+		}
+		s.br.Discard(int(l + 2))
+		s.pos += l + 2
+		s.line++
+		return name, true, nil
+	}
 	var name []byte
 	if first {
 		p, _ := s.br.Peek(int(min(l, 6)))
