@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -17,7 +14,7 @@ import (
 // final error exactly once: "<tool>: error: <msg>", or one JSON object on
 // stderr when --json is set.
 func Run(ctx context.Context, root *cobra.Command, args []string) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := withInterrupts(ctx)
 	defer stop()
 	Prepare(root)
 	root.SetArgs(args)
