@@ -76,7 +76,19 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = cli.AppendString(b, d.String())
+			b = append(b, `{"kind":`...)
+			b = cli.AppendString(b, d.Kind.String())
+			if d.DB >= 0 {
+				b = append(b, `,"db":`...)
+				b = strconv.AppendInt(b, int64(d.DB), 10)
+			}
+			b = append(b, `,"key":`...)
+			b = cli.AppendBytes(b, d.Key)
+			if d.Detail != "" {
+				b = append(b, `,"detail":`...)
+				b = cli.AppendString(b, d.Detail)
+			}
+			b = append(b, '}')
 		}
 		b = append(b, "]}\n"...)
 		w.Write(b)
