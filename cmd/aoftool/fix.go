@@ -34,7 +34,7 @@ func runFix(ctx context.Context, o *checkOptions, run *checkRun) error {
 	bad := run.firstBad()
 	if bad == nil {
 		if o.g.JSON {
-			w.Write(fixJSON(run, nil, 0, "nothing to fix", ""))
+			w.Write(fixJSON(run, nil, 0, "nothing_to_fix", ""))
 		} else if !o.g.Quiet {
 			fmt.Fprintln(w, "Nothing to fix")
 		}

@@ -55,7 +55,7 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 			fmt.Fprintln(w, "Nothing to fix")
 		}
 		if o.g.JSON {
-			w.Write(fixJSON(run, nil, 0, "nothing to fix", ""))
+			w.Write(fixJSON(run, nil, 0, "nothing_to_fix", ""))
 		}
 		return nil
 	}
