@@ -257,3 +257,17 @@ func TestRoundTrips(t *testing.T) {
 		})
 	}
 }
+
+func TestFixJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "appendonly.aof")
+	os.WriteFile(path, []byte(cmds("SET a 1")+"*1\r\n"), 0o644)
+	out, errs, code := runCLI(t, false, "", "--json", "check", "--fix", "--yes", "--no-backup", path)
+	want := `{"path":"` + path + `","action":"truncated","file":"` + path + `","old_size":31,"new_size":27,"removed":4}` + "\n"
+	if code != 0 || out != want || errs != "" {
+		t.Errorf("exit %d\n%s\nwant\n%s\nstderr %s", code, out, want, errs)
+	}
+	out, _, code = runCLI(t, false, "", "--json", "check", "--fix", "--yes", path)
+	if code != 0 || !strings.Contains(out, `"action":"nothing_to_fix"`) {
+		t.Errorf("second fix: exit %d\n%s", code, out)
+	}
+}
