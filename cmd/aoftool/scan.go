@@ -27,6 +27,11 @@ type aofSet struct {
 // locate resolves an AOF argument: a file, a manifest or an appendonlydir.
 // A manifest that Redis would refuse is invalid input.
 func locate(path string) (*aofSet, error) {
+	if path == "-" {
+		// A multi-part AOF is several files; even a single one is replayed
+		// by path. Say so instead of "stat -: no such file".
+		return nil, cli.Usagef("an AOF cannot be read from standard input; pass a file, a manifest or an appendonlydir")
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, err // the path as given, not made absolute
 	}
