@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -447,7 +448,11 @@ func TestAOFDifferential(t *testing.T) {
 			}
 			srv := redistest.Start(t, &redistest.Options{Args: args})
 			ver := srv.Version()
-			g := &cmdGen{r: rand.New(rand.NewPCG(7, 7))}
+			seed := uint64(7)
+			if n, err := strconv.ParseUint(os.Getenv("KEYSPACE_AOF_SEED"), 10, 64); err == nil {
+				seed = n
+			}
+			g := &cmdGen{r: rand.New(rand.NewPCG(seed, 7))}
 			for i := 0; i < 10000; i++ {
 				cmd := g.next()
 				if i == 5000 {
@@ -483,6 +488,12 @@ func TestAOFDifferential(t *testing.T) {
 					cmd = cat("EXEC")
 				case 4:
 					cmd = cat("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", g.key(), ">")
+				}
+				if cmd[0] == "BITFIELD" && slices.Contains(cmd, "FAIL") {
+					// A failed OVERFLOW FAIL write still creates or grows
+					// the string but is not propagated: the server's AOF
+					// then lacks what its keyspace has.
+					continue
 				}
 				if cmd[0] == "SORT" {
 					// Redis itself replicates SORT ties over sets and zsets

@@ -421,9 +421,9 @@ func (s *Store) groupArgs(key, group []byte) (*rdb.Stream, *rdb.StreamGroup, err
 func groupID(st *rdb.Stream, args [][]byte, i int) (id rdb.StreamID, entriesRead int64, rest [][]byte, err error) {
 	entriesRead = rdb.EntriesReadUnknown
 	if string(args[i]) == "$" {
+		// "$" only picks the last ID; entries_read stays unknown.
 		if st != nil {
 			id = st.LastID
-			entriesRead = int64(st.EntriesAdded)
 		}
 	} else if id, err = parseID(args[i], 0); err != nil {
 		return
