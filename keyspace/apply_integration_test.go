@@ -432,6 +432,9 @@ func TestApplyDifferential(t *testing.T) {
 			if hex.EncodeToString(got[:]) != want {
 				t.Fatalf("seed %d #%d after %q: digest %x, server %s%s", seed, i, cmd, got, want, digestMismatch(t, srv, s, opt))
 			}
+			if i%500 == 499 {
+				compareStreams(t, srv, s, fmt.Sprintf("seed %d #%d", seed, i))
+			}
 		}
 	}
 }
@@ -543,8 +546,16 @@ func check(t *testing.T, srv *redistest.Server, ver, when string) {
 	if hex.EncodeToString(got[:]) != want {
 		t.Fatalf("%s: digest %x, server %s (%d commands)%s", when, got, want, res.Commands, digestMismatch(t, srv, s, DigestOptions{RedisVersion: ver}))
 	}
-	// Stream metadata and consumer groups, which the digest skips, against
-	// the server's own SAVE.
+	compareStreams(t, srv, s, when)
+	if when == "end" {
+		t.Logf("%d files, %d commands replayed, %d keys", len(res.Files), res.Commands, s.Len())
+	}
+}
+
+// compareStreams checks stream metadata and consumer groups, which the
+// digest skips, against the server's own SAVE.
+func compareStreams(t *testing.T, srv *redistest.Server, s *Store, when string) {
+	t.Helper()
 	f, err := os.Open(srv.Save())
 	if err != nil {
 		t.Fatal(err)
@@ -562,8 +573,5 @@ func check(t *testing.T, srv *redistest.Server, ver, when string) {
 				}
 			}
 		}
-	}
-	if when == "end" {
-		t.Logf("%d files, %d commands replayed, %d keys", len(res.Files), res.Commands, s.Len())
 	}
 }
