@@ -42,14 +42,19 @@ func cmdPush(s *Store, args [][]byte) error {
 		}
 		o, _ = s.lookupOrCreate(args[1], rdb.KindList)
 	}
-	for _, e := range args[2:] {
-		if name[0] == 'L' {
-			o.List = append(o.List, nil)
-			copy(o.List[1:], o.List)
-			o.List[0] = clone(e)
-		} else {
+	elems := args[2:]
+	if name[0] == 'R' {
+		for _, e := range elems {
 			o.List = append(o.List, clone(e))
 		}
+		return nil
+	}
+	// LPUSH a b c leaves c b a in front: one shift for the whole batch.
+	n := len(elems)
+	o.List = append(o.List, make([][]byte, n)...)
+	copy(o.List[n:], o.List[:len(o.List)-n])
+	for i, e := range elems {
+		o.List[n-1-i] = clone(e)
 	}
 	return nil
 }
