@@ -1089,7 +1089,7 @@ func (d *Decoder) readBlob(keep bool) ([]byte, error) {
 		return d.readString(nil)
 	}
 	b, err := d.readString(d.blob)
-	if err == nil && !d.strLZF {
+	if err == nil {
 		d.blob = b
 	}
 	return b, err

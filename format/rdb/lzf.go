@@ -25,6 +25,12 @@ const (
 // checking that in could possibly expand to that size (at most 88x). Errors are
 // *FormatError with Offset relative to the start of in, wrapping ErrCorrupt.
 func lzfDecompress(in []byte, outLen int) ([]byte, error) {
+	return lzfDecompressTo(nil, in, outLen)
+}
+
+// lzfDecompressTo is lzfDecompress writing into dst's storage when it can
+// hold outLen bytes (a fresh slice otherwise, or when dst is nil).
+func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
 	if outLen < 0 {
 		return nil, lzfErr(0, "negative output length")
 	}
@@ -32,6 +38,9 @@ func lzfDecompress(in []byte, outLen int) ([]byte, error) {
 		// Redis checks lzf_decompress(...) != ulen, and lzf_decompress
 		// returns 0 on error, so a declared length of 0 loads as the empty
 		// string whatever the compressed bytes are.
+		if dst != nil {
+			return dst[:0], nil
+		}
 		return []byte{}, nil
 	}
 	// One 3-byte chunk yields at most 264 bytes, so a larger claim cannot be
@@ -39,7 +48,10 @@ func lzfDecompress(in []byte, outLen int) ([]byte, error) {
 	if uint64(outLen) > lzfMaxExpansion*uint64(len(in)) {
 		return nil, lzfErr(0, fmt.Sprintf("declared length %d impossible for %d input bytes", outLen, len(in)))
 	}
-	out := make([]byte, 0, outLen)
+	out := dst[:0]
+	if cap(dst) < outLen {
+		out = make([]byte, 0, outLen)
+	}
 	ip := 0
 	for ip < len(in) {
 		start := ip

@@ -53,7 +53,7 @@ func (d *Decoder) readString(buf []byte) ([]byte, error) {
 			}
 			return strconv.AppendInt(buf[:0], int64(int32(binary.LittleEndian.Uint32(p))), 10), nil
 		case encLZF:
-			return d.readLZF(off)
+			return d.readLZF(off, buf)
 		}
 		return nil, d.fail(off, d.ctx, errCorrupt("unknown string encoding "+strconv.FormatUint(n, 10)))
 	}
@@ -64,9 +64,10 @@ func (d *Decoder) readString(buf []byte) ([]byte, error) {
 	return d.readBytes(n, buf)
 }
 
-// readLZF reads the rest of an LZF string whose header byte was at off.
-// The output is always a fresh slice.
-func (d *Decoder) readLZF(off int64) ([]byte, error) {
+// readLZF reads the rest of an LZF string whose header byte was at off,
+// decompressing into buf's storage when it is big enough (like readString;
+// nil gives a fresh slice).
+func (d *Decoder) readLZF(off int64, buf []byte) ([]byte, error) {
 	clen, err := d.readUint()
 	if err != nil {
 		return nil, err
@@ -90,7 +91,7 @@ func (d *Decoder) readLZF(off int64) ([]byte, error) {
 		return nil, err
 	}
 	d.lzbuf = in
-	out, err := lzfDecompress(in, int(ulen))
+	out, err := lzfDecompressTo(buf, in, int(ulen))
 	if err != nil {
 		return nil, d.wrapInner(err, d.strOff, "lzf string")
 	}
