@@ -167,3 +167,25 @@ func TestReplayErrors(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkReplayAOF replays a synthetic AOF of mixed writes from memory.
+func BenchmarkReplayAOF(b *testing.B) {
+	var lines []string
+	for i := range 20000 {
+		k := strconv.Itoa(i % 500)
+		lines = append(lines, "SET s"+k+" v"+strconv.Itoa(i), "RPUSH l"+k+" x", "HSET h"+k+" f"+strconv.Itoa(i%20)+" v",
+			"ZADD z"+k+" "+strconv.Itoa(i)+" m"+strconv.Itoa(i%30), "SADD t"+k+" "+strconv.Itoa(i%40), "INCR c"+k)
+	}
+	data := respCmds(lines...)
+	p := filepath.Join(b.TempDir(), "appendonly.aof")
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReplayAOF(context.Background(), p, New(0), &ReplayOptions{Strict: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
