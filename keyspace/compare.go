@@ -200,7 +200,7 @@ func diffValue(a, b *Object) string {
 			}
 			if as != bs && !(math.IsNaN(as) && math.IsNaN(bs)) || math.Signbit(as) != math.Signbit(bs) {
 				return fmt.Sprintf("member %s: score %s != %s", quote([]byte(m)),
-					fpconvDtoa(nil, as), fpconvDtoa(nil, bs))
+					rdb.AppendFpconv(nil, as), rdb.AppendFpconv(nil, bs))
 			}
 		}
 		for _, m := range sortedKeys(b.ZSet) {

@@ -201,7 +201,7 @@ func zsetFitsListpack(o *Object) bool {
 // scoreText is the zset score as the digest hashes it.
 func scoreText(dst []byte, score float64, r digestRules) []byte {
 	if r.fpconv {
-		return fpconvDtoa(dst, score)
+		return rdb.AppendFpconv(dst, score)
 	}
-	return formatG17(dst, score)
+	return rdb.AppendG17(dst, score)
 }

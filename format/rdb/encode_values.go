@@ -329,7 +329,7 @@ func d2string(b []byte, f float64, v int) []byte {
 	if v == 10 {
 		return appendG17(b, f)
 	}
-	return fpconvDtoa(b, f)
+	return AppendFpconv(b, f)
 }
 
 // ---- hashes ----

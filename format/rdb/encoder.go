@@ -464,5 +464,5 @@ func appendStringDouble(b []byte, f float64) []byte {
 
 // appendG17 formats like C's printf("%.17g").
 func appendG17(b []byte, f float64) []byte {
-	return formatG17(b, f)
+	return AppendG17(b, f)
 }

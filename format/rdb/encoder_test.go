@@ -329,18 +329,6 @@ func TestZSetListpackLayout(t *testing.T) {
 	}
 }
 
-func TestFpconvDtoa(t *testing.T) {
-	for f, want := range map[float64]string{
-		1.5: "1.5", 0.1: "0.1", 1e21: "1e+21", 1.5e-7: "1.5e-7", 5e-324: "5e-324",
-		math.MaxFloat64: "1.7976931348623157e+308", 3.0000000000000004: "3.0000000000000004",
-		0.001: "0.001", -2.5: "-2.5", 1e300: "1e+300", 123456.789: "123456.789",
-	} {
-		if got := string(fpconvDtoa(nil, f)); got != want {
-			t.Errorf("%v: got %q want %q", f, got, want)
-		}
-	}
-}
-
 // Quicklist nodes split at 8 KiB; big elements get PLAIN nodes on 7.2+.
 func TestQuicklist2Nodes(t *testing.T) {
 	var elems [][]byte

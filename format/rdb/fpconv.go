@@ -6,7 +6,6 @@ import (
 	"strconv"
 )
 
-// Copied from keyspace/fpconv.go (format/rdb cannot import keyspace).
 // This file ports Redis' fpconv_dtoa (deps/fpconv, Grisu2 by Florian
 // Loitsch via night-shift/fpconv), which Redis >= 7.2 uses to print zset
 // scores in DEBUG DIGEST. Grisu2 is not always the shortest round-trip form,
@@ -130,8 +129,10 @@ var fpPowers = [87]fp{
 	{12648080533535911531, 1066},
 }
 
-// fpconvDtoa appends Redis' fpconv_dtoa text for d to dst.
-func fpconvDtoa(dst []byte, d float64) []byte {
+// AppendFpconv appends Redis' fpconv_dtoa text for d to dst and returns the
+// extended slice. Redis >= 7.2 uses this form for zset scores in listpacks
+// and in DEBUG DIGEST.
+func AppendFpconv(dst []byte, d float64) []byte {
 	bits := math.Float64bits(d)
 	if bits&fpSignMask != 0 {
 		dst = append(dst, '-')
@@ -363,9 +364,10 @@ func emitDigits(dst, digits []byte, k int, neg bool) []byte {
 	return append(dst, byte(exp%10)+'0')
 }
 
-// formatG17 appends the text of C's printf("%.17g", d) as glibc prints it,
-// which Redis <= 7.0 uses for zset scores in DEBUG DIGEST.
-func formatG17(dst []byte, d float64) []byte {
+// AppendG17 appends the text of C's printf("%.17g", d) as glibc prints it
+// and returns the extended slice. Redis <= 7.0 uses this form for zset
+// scores in ziplists and in DEBUG DIGEST.
+func AppendG17(dst []byte, d float64) []byte {
 	switch {
 	case math.IsNaN(d):
 		if math.Signbit(d) {

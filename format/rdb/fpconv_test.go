@@ -1,4 +1,4 @@
-package keyspace
+package rdb
 
 import (
 	"math"
@@ -35,15 +35,15 @@ func TestFpconvDtoa(t *testing.T) {
 	}{
 		{2, "2"}, {1.5, "1.5"}, {0.1, "0.1"}, {1e21, "1e+21"}, {math.Inf(1), "inf"},
 		{math.Inf(-1), "-inf"}, {math.Copysign(0, -1), "-0"}, {0, "0"}, {1e7, "10000000"},
-		{123e5, "12300000"}, {0.001, "0.001"}, {1.5e-7, "1.5e-7"}, {5e-324, "5e-324"},
+		{123e5, "12300000"}, {123456.789, "123456.789"}, {0.001, "0.001"}, {1.5e-7, "1.5e-7"}, {5e-324, "5e-324"},
 		{math.MaxFloat64, "1.7976931348623157e+308"}, {-2.5, "-2.5"}, {1e300, "1e+300"},
 		{123456789012345, "123456789012345"}, {3.0000000000000004, "3.0000000000000004"},
 		{9007199254740993, "9007199254740992"}, {math.NaN(), "nan"}, {1e-7, "1e-7"},
 		{100, "100"}, {0.5, "0.5"}, {1234.5678, "1234.5678"}, {1e22, "1e+22"},
 		{1e15, "1e+15"}, {1e-5, "0.00001"}, {123e-7, "1.23e-5"}, {123e-6, "0.000123"},
 	} {
-		if got := string(fpconvDtoa(nil, tc.in)); got != tc.want {
-			t.Errorf("fpconvDtoa(%v) = %q, want %q", tc.in, got, tc.want)
+		if got := string(AppendFpconv(nil, tc.in)); got != tc.want {
+			t.Errorf("AppendFpconv(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -58,10 +58,10 @@ func TestFpconvProperty(t *testing.T) {
 		if math.IsNaN(d) || math.IsInf(d, 0) {
 			continue
 		}
-		got := string(fpconvDtoa(nil, d))
+		got := string(AppendFpconv(nil, d))
 		back, err := strconv.ParseFloat(got, 64)
 		if err != nil || back != d {
-			t.Fatalf("fpconvDtoa(%b) = %q does not round-trip", d, got)
+			t.Fatalf("AppendFpconv(%b) = %q does not round-trip", d, got)
 		}
 		short := strconv.FormatFloat(d, 'e', -1, 64)
 		if digitsOf(got) != digitsOf(short) {
@@ -108,8 +108,8 @@ func TestFormatG17(t *testing.T) {
 		{0.0001, "0.0001"}, {math.MaxFloat64, "1.7976931348623157e+308"}, {1e21, "1e+21"},
 		{1e-7, "9.9999999999999995e-08"}, {100, "100"},
 	} {
-		if got := string(formatG17(nil, tc.in)); got != tc.want {
-			t.Errorf("formatG17(%v) = %q, want %q", tc.in, got, tc.want)
+		if got := string(AppendG17(nil, tc.in)); got != tc.want {
+			t.Errorf("AppendG17(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -125,8 +125,8 @@ func FuzzFpconv(f *testing.F) {
 			return
 		}
 		for name, s := range map[string]string{
-			"fpconv": string(fpconvDtoa(nil, d)),
-			"g17":    string(formatG17(nil, d)),
+			"fpconv": string(AppendFpconv(nil, d)),
+			"g17":    string(AppendG17(nil, d)),
 		} {
 			back, err := strconv.ParseFloat(s, 64)
 			if err != nil || math.Float64bits(back) != bits {
