@@ -12,8 +12,9 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	export PATH="/usr/local/go/bin:$PATH"
 fi
 
-step() { printf '\n==> %s\n' "$*"; }
 start=$(date +%s)
+# step prints a header with the time since the start, to see where time goes.
+step() { printf '\n==> [%ss] %s\n' "$(($(date +%s) - start))" "$*"; }
 
 # --- redis-server / redis-cli (Debian packages) ---
 install_cmd="apt-get update && apt-get install -y redis-server redis-tools"
