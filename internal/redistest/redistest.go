@@ -73,6 +73,7 @@ type Server struct {
 	w    *resp.Writer
 
 	stopOnce sync.Once
+	owned    bool // PING answered by our own process (pid checked)
 }
 
 // ReplyError is a RESP error reply ("-ERR ...") returned as an error by Do.
@@ -216,7 +217,7 @@ func launch(t testing.TB, bin, dir string, port int, args []string, timeout time
 	if err := s.waitReady(timeout); err != nil {
 		s.Stop()
 		out := s.logTail()
-		if strings.Contains(out, "Address already in use") {
+		if errors.Is(err, errAddrInUse) || strings.Contains(out, "Address already in use") {
 			return nil, fmt.Errorf("%w: port %d", errAddrInUse, port)
 		}
 		return nil, fmt.Errorf("%s %s: %w\n--- server log:\n%s", bin, strings.Join(args, " "), err, out)
@@ -236,6 +237,17 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		}
 		r, err := s.Do("PING")
 		if err == nil && string(r.Str) == "PONG" {
+			// Another test's server may have taken the port between our
+			// probe and redis's bind; then ours exits and PING reaches the
+			// other one. Only a matching pid proves the server is ours.
+			m, err := s.Info("server")
+			if err != nil {
+				return err
+			}
+			if pid := m["process_id"]; pid != strconv.Itoa(s.cmd.Process.Pid) {
+				return fmt.Errorf("%w: port %d answered by pid %s, not %d", errAddrInUse, s.port, pid, s.cmd.Process.Pid)
+			}
+			s.owned = true
 			return nil
 		}
 		if err == nil {
@@ -267,8 +279,13 @@ func (s *Server) Stop() {
 		select {
 		case <-s.exited:
 		default:
-			// SHUTDOWN answers nothing on success: the connection just closes.
-			s.Do("SHUTDOWN", "NOSAVE")
+			// SHUTDOWN answers nothing on success: the connection just
+			// closes. Never send it to a server that is not provably ours.
+			if s.owned {
+				s.Do("SHUTDOWN", "NOSAVE")
+			} else {
+				s.cmd.Process.Kill()
+			}
 			select {
 			case <-s.exited:
 			case <-time.After(5 * time.Second):
