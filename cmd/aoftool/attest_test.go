@@ -79,16 +79,3 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
-
-// attest.go and validate.go are kept identical to rdbtool's.
-func TestSharedWithRdbtool(t *testing.T) {
-	for _, f := range []string{"attest.go", "validate.go"} {
-		mine, theirs := mustRead(t, f), mustRead(t, filepath.Join("..", "rdbtool", f))
-		strip := func(b []byte) string {
-			return strings.NewReplacer("cmd/aoftool/", "cmd/X/", "cmd/rdbtool/", "cmd/X/").Replace(string(b))
-		}
-		if strip(mine) != strip(theirs) {
-			t.Errorf("%s differs from cmd/rdbtool/%s; keep them in sync", f, f)
-		}
-	}
-}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/persistkit/persistkit/format/manifest"
 	"github.com/persistkit/persistkit/format/resp"
+	"github.com/persistkit/persistkit/internal/attestcmd"
 	"github.com/persistkit/persistkit/internal/cli"
 	"github.com/persistkit/persistkit/keyspace"
 )
@@ -58,7 +59,7 @@ check --truncate-to-timestamp); outputs appear only when complete.
 		newConvertCmd(env, g),
 		newRewriteCmd(env, g),
 		newVerifyCmd(env, g),
-		newAttestCmd(env, g), newValidateCmd(env, g),
+		attestcmd.NewAttestCmd(env, g), attestcmd.NewValidateCmd(env, g),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root

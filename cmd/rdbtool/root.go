@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/persistkit/persistkit/internal/attestcmd"
 	"github.com/persistkit/persistkit/internal/cli"
 )
 
@@ -44,7 +45,7 @@ A FILE argument of "-" reads standard input.
 		newStatsCmd(env, g),
 		newMemoryCmd(env, g),
 		newDiffCmd(env, g),
-		newKeygenCmd(env, g), newAttestCmd(env, g), newValidateCmd(env, g),
+		newKeygenCmd(env, g), attestcmd.NewAttestCmd(env, g), attestcmd.NewValidateCmd(env, g),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root

@@ -1,6 +1,4 @@
-package main
-
-// validate.go is shared verbatim with cmd/aoftool/validate.go.
+package attestcmd
 
 import (
 	"bufio"
@@ -51,7 +49,9 @@ It prints one line per check, "PASS name: detail" or "FAIL name: detail"
 (--json: one object). Exit status 0 only when every check passes, 3
 otherwise; 2 for usage errors, 1 for I/O errors.`
 
-func newValidateCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+// NewValidateCmd returns the validate subcommand. Messages are prefixed with
+// the root command's name.
+func NewValidateCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
 	o := &validateOptions{env: env, g: g}
 	cmd := &cobra.Command{
 		Use:   "validate PATH... [--attestation FILE --pub PUBKEY] [policy flags]",

@@ -1,7 +1,7 @@
-package main
-
-// attest.go is shared verbatim with cmd/aoftool/attest.go: both tools
-// attest RDB files, AOF files and AOF directories alike.
+// Package attestcmd holds the attest and validate subcommands, which
+// rdbtool and aoftool both register: both tools attest RDB files, AOF files
+// and AOF directories alike. It is cmd-layer glue over internal/attest.
+package attestcmd
 
 import (
 	"context"
@@ -40,7 +40,9 @@ only); see README "Validate backups in CI". Check it with validate.
 
 A damaged or incomplete input is not attested (exit 3).`
 
-func newAttestCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
+// NewAttestCmd returns the attest subcommand. Messages are prefixed with the
+// root command's name.
+func NewAttestCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
 	o := &attestOptions{env: env, g: g}
 	cmd := &cobra.Command{
 		Use:   "attest PATH... --key KEYFILE [-o FILE]",
