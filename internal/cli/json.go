@@ -15,6 +15,18 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 bytes at a time while none needs escaping or is non-ASCII.
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if !plainWord(w) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -58,6 +70,18 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainWord reports whether the 8 bytes of w are ASCII with none below
+// 0x20, no '"' and no '\\' (SWAR tests, exact for "is there such a byte").
+func plainWord(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := (w - 0x20*lo) &^ w
+	q := w ^ '"'*lo
+	q = (q - lo) &^ q
+	b := w ^ '\\'*lo
+	b = (b - lo) &^ b
+	return (ctl|q|b|w)&hi == 0
 }
 
 // AppendBytes appends a byte string the project's way: a JSON string when
