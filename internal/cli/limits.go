@@ -44,7 +44,7 @@ func AddLimitFlags(root *cobra.Command) {
 		rdb.DefaultLimits.MaxRawLen = n
 		resp.DefaultLimits.MaxBulkLen = int64(n)
 		return nil
-	}, def: "512MiB"}, "max-value-size", "longest string, blob or RESP argument accepted (K/M/G/KiB/MiB/GiB suffixes)")
+	}, def: "512MiB"}, "max-value-size", "longest string or RESP argument (K/M/G suffixes)")
 	pf.Var(&limitFlag{set: func(n uint64) error {
 		if n > 1<<62 {
 			return fmt.Errorf("at most 2^62")
@@ -52,7 +52,7 @@ func AddLimitFlags(root *cobra.Command) {
 		rdb.DefaultLimits.MaxElements = n
 		resp.DefaultLimits.MaxArgs = int64(n)
 		return nil
-	}, def: "RDB 2^32, RESP 2^24"}, "max-elements", "most elements in one collection or arguments in one command")
+	}, def: "2^32; RESP 2^24"}, "max-elements", "most elements per collection or RESP command")
 }
 
 // limitFlag is a positive size with an optional binary suffix.
