@@ -118,11 +118,10 @@ func (s *Store) expired(o *Object) bool {
 }
 
 // valueDigest is debug.c's xorObjectDigest: type, content, expire marker.
+// The element digests are shared with the streaming path (digest_stream.go),
+// which hashes rdb.Values directly.
 func valueDigest(d *digest, o *Object, r digestRules) {
-	var typ [4]byte
-	binary.BigEndian.PutUint32(typ[:], o.Kind.DigestType())
-	d.mix(typ[:])
-
+	digestType(d, o.Kind)
 	switch o.Kind {
 	case rdb.KindString:
 		d.mix(o.Str)
@@ -136,66 +135,92 @@ func valueDigest(d *digest, o *Object, r digestRules) {
 		}
 	case rdb.KindZSet:
 		var buf []byte
-		zeroNeg := r.lpIntZero && o.Encoding == rdb.EncSkiplist && zsetFitsListpack(o)
+		maxLen := 0
+		for m := range o.ZSet {
+			maxLen = max(maxLen, len(m))
+		}
+		zeroNeg := zsetZeroNeg(o.Encoding, len(o.ZSet), maxLen, r)
 		for m, score := range o.ZSet {
-			var e digest
-			e.mixString(m)
-			if zeroNeg && score == 0 {
-				score = 0 // -0.0 became the listpack integer 0
-			}
-			buf = scoreText(buf[:0], score, r)
-			e.mix(buf)
-			d.xor(e[:])
+			buf = digestZSetMember(d, []byte(m), score, zeroNeg, buf, r)
 		}
 	case rdb.KindHash:
 		for f, hv := range o.Hash {
-			var e digest
-			e.mixString(f)
-			e.mix(hv.Value)
-			if r.hexpire && hv.ExpireAtMs != 0 {
-				e.xor([]byte("!!hexpire!!"))
-			}
-			d.xor(e[:])
+			digestHashField(d, []byte(f), hv.Value, hv.ExpireAtMs != 0, r)
 		}
 	case rdb.KindStream:
 		if o.Stream != nil {
-			var buf []byte
-			for _, ent := range o.Stream.Entries {
-				buf = strconv.AppendUint(buf[:0], ent.ID.Ms, 10)
-				buf = append(buf, '.')
-				buf = strconv.AppendUint(buf, ent.ID.Seq, 10)
-				d.mix(buf)
-				for _, fv := range ent.Fields {
-					d.mix(fv.Field)
-					d.mix(fv.Value)
-				}
-			}
+			digestStreamEntries(d, o.Stream.Entries)
 		}
 	case rdb.KindModule:
 		// Only the type and expire parts: module digest callbacks cannot be
 		// run offline, and the corpus' test modules (datatype, testrdb)
 		// contribute nothing either.
 	}
+	digestExpire(d, o.HasTTL())
+}
 
-	if o.HasTTL() {
+// digestType starts a value digest: D = mix(D, uint32_be(objtype)).
+func digestType(d *digest, k rdb.Kind) {
+	var typ [4]byte
+	binary.BigEndian.PutUint32(typ[:], k.DigestType())
+	d.mix(typ[:])
+}
+
+// digestExpire ends a value digest with the TTL marker.
+func digestExpire(d *digest, hasTTL bool) {
+	if hasTTL {
 		d.xor([]byte("!!expire!!"))
 	}
 }
 
-// zsetFitsListpack says whether a server with default thresholds
-// (zset-max-listpack-entries 128, -value 64) converts a skiplist zset to a
-// listpack when loading it. Since 7.0 a listpack stores integral scores as
-// integers (zzlInsertAt, double2ll), so -0.0 turns into 0 on the way.
-func zsetFitsListpack(o *Object) bool {
-	if len(o.ZSet) > 128 {
-		return false
+// digestZSetMember xors one (member, score) element digest into d; buf is
+// scratch for the score text and is returned for reuse.
+func digestZSetMember(d *digest, m []byte, score float64, zeroNeg bool, buf []byte, r digestRules) []byte {
+	var e digest
+	e.mix(m)
+	if zeroNeg && score == 0 {
+		score = 0 // -0.0 became the listpack integer 0
 	}
-	for m := range o.ZSet {
-		if len(m) > 64 {
-			return false
+	buf = scoreText(buf[:0], score, r)
+	e.mix(buf)
+	d.xor(e[:])
+	return buf
+}
+
+// digestHashField xors one (field, value) element digest into d.
+func digestHashField(d *digest, f, v []byte, hasTTL bool, r digestRules) {
+	var e digest
+	e.mix(f)
+	e.mix(v)
+	if r.hexpire && hasTTL {
+		e.xor([]byte("!!hexpire!!"))
+	}
+	d.xor(e[:])
+}
+
+// digestStreamEntries mixes stream entries in order: "<ms>.<seq>", then
+// each field and value.
+func digestStreamEntries(d *digest, entries []rdb.StreamEntry) {
+	var buf []byte
+	for _, ent := range entries {
+		buf = strconv.AppendUint(buf[:0], ent.ID.Ms, 10)
+		buf = append(buf, '.')
+		buf = strconv.AppendUint(buf, ent.ID.Seq, 10)
+		d.mix(buf)
+		for _, fv := range ent.Fields {
+			d.mix(fv.Field)
+			d.mix(fv.Value)
 		}
 	}
-	return true
+}
+
+// zsetZeroNeg says whether -0.0 scores hash as 0. A server with default
+// thresholds (zset-max-listpack-entries 128, -value 64) converts a skiplist
+// zset to a listpack when loading it, and since 7.0 a listpack stores
+// integral scores as integers (zzlInsertAt, double2ll), so -0.0 turns into 0
+// on the way. n is the number of distinct members, maxLen the longest.
+func zsetZeroNeg(enc rdb.Encoding, n, maxLen int, r digestRules) bool {
+	return r.lpIntZero && enc == rdb.EncSkiplist && n <= 128 && maxLen <= 64
 }
 
 // scoreText is the zset score as the digest hashes it.
