@@ -26,10 +26,11 @@ import (
 // HGETEX / HGETDEL), cmd_streams.go, cmd_bits.go (SETBIT, BITFIELD, BITOP),
 // cmd_hll.go (byte-exact HyperLogLog), cmd_geo.go, cmd_sort.go,
 // cmd_restore.go (RESTORE, FUNCTION RESTORE), cmd_functions.go,
-// cmd_server.go (SELECT, SWAPDB, FLUSHDB, FLUSHALL).
+// cmd_server.go (SELECT, SWAPDB, FLUSHDB, FLUSHALL), cmd_script.go
+// (EVAL, EVALSHA, SCRIPT LOAD/FLUSH of pre-5.0 AOFs, run by lua.go).
 //
-// Not replayable, reported as ErrUnsupported: EVAL/EVALSHA/FCALL (only
-// AOFs older than 5.0 hold scripts instead of their effects), XREADGROUP
+// Not replayable, reported as ErrUnsupported: FCALL and EVAL_RO (never
+// in an AOF), XREADGROUP
 // and XAUTOCLAIM (AOFs hold XCLAIM/XGROUP records instead), and SPOP that
 // does not pop every member (AOFs hold SREM). Known approximations: XADD /
 // XTRIM "~" trims exactly (AOFs always carry "="); GEO* STOREDIST

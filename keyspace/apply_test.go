@@ -160,7 +160,7 @@ func TestApplyErrors(t *testing.T) {
 		{"FLUSHALL NOW", ErrSyntax},
 		{"FUNCTION DELETE nolib", errNoSuchLibrary},
 		{"FUNCTION LOAD code", ErrFunctionHeader},
-		{"EVAL return 0", ErrUnsupported},
+		{"FCALL f 0", ErrUnsupported},
 		{"EXEC", ErrExecWithout},
 		{"SPOP st 0", nil},
 	}

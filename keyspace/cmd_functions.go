@@ -8,7 +8,7 @@ import (
 var (
 	errLibraryExists = errors.New("library already exists")
 	errNoSuchLibrary = errors.New("library not found")
-	errScriptsReplay = fmt.Errorf("%w: verbatim script replication (EVAL/EVALSHA) needs a Lua engine", ErrUnsupported)
+	errScriptsReplay = fmt.Errorf("%w: read-only scripts and functions are never in an AOF", ErrUnsupported)
 	errFunctionDump  = fmt.Errorf("%w: FUNCTION RESTORE", ErrUnsupported)
 )
 
@@ -20,17 +20,18 @@ func init() {
 	for _, sub := range []string{"LIST", "STATS", "DUMP", "KILL", "HELP"} {
 		registerSub("FUNCTION", sub, -2, noop)
 	}
-	register("SCRIPT", -2, nil)
-	for _, sub := range []string{"LOAD", "FLUSH", "EXISTS", "KILL", "HELP", "DEBUG"} {
+	register("SCRIPT", -2, nil) // LOAD and FLUSH: cmd_script.go
+	for _, sub := range []string{"EXISTS", "KILL", "HELP", "DEBUG"} {
 		registerSub("SCRIPT", sub, -2, noop)
 	}
-	for _, n := range []string{"EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"} {
+	// EVAL and EVALSHA: cmd_script.go.
+	for _, n := range []string{"EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"} {
 		register(n, -3, cmdScript)
 	}
 }
 
-// cmdScript: since 5.0 (7.0: always) AOFs carry a script's effects, never
-// the script; older AOFs need a Lua engine, which this package lacks.
+// cmdScript: EVAL_RO/EVALSHA_RO write nothing and FCALL (7.0+) is always
+// replicated as its effects, so none of them can be replayed.
 func cmdScript(*Store, [][]byte) error { return errScriptsReplay }
 
 // cmdFunctionLoad is FUNCTION LOAD [REPLACE] code. The code is not

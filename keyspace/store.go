@@ -62,6 +62,9 @@ type Store struct {
 
 	// tx queues the commands of an open MULTI block (see apply.go).
 	tx *txQueue
+	// scripts is the Lua state and script cache of EVAL/EVALSHA, created
+	// on first use (see cmd_script.go).
+	scripts *scriptEngine
 }
 
 // New returns an empty store with the given reference time.
