@@ -4,7 +4,8 @@
 # suite with integration tests, and a short fuzz smoke run of every fuzz target.
 #
 # Env: CI=true makes a missing redis-server fatal (integration tests never skip);
-# FUZZTIME (default 10s) is the per-target fuzz duration; FUZZTIME=0 skips fuzzing.
+# FUZZTIME (default 10s) is the per-target fuzz duration; FUZZTIME=0 skips fuzzing;
+# GO_TEST_TIMEOUT (default 15m) is go test -timeout per package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +74,7 @@ step "go build ./..."
 go build ./... || failed+=(build)
 
 step "go test -race -tags integration ./..."
-if ! go test -race -tags integration -timeout 15m ./... 2>&1 | tee "$log"; then
+if ! go test -race -tags integration -timeout "${GO_TEST_TIMEOUT:-15m}" ./... 2>&1 | tee "$log"; then
 	failed+=(test)
 	# A package that does not build prints "FAIL pkg [build failed]"; one
 	# that panics prints only FAIL; make sure the failure is counted.
