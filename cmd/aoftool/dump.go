@@ -18,6 +18,7 @@ import (
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/format/resp"
 	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
 )
 
 type dumpOptions struct {
@@ -272,7 +273,7 @@ func (d *dumper) rdbPart(name string, br *bufio.Reader, db *int) (int, error) {
 		defer func() { d.fromRDB = false }()
 		return d.emit(name, &cmd, cur, 0, false, isSelect)
 	}
-	rw := &rewriter{emit: emit}
+	rw := keyspace.NewRewriter(emit, keyspace.RewriteOptions{})
 	for {
 		rec, err := dec.Next()
 		if err == io.EOF {
@@ -284,7 +285,7 @@ func (d *dumper) rdbPart(name string, br *bufio.Reader, db *int) (int, error) {
 		switch rec := rec.(type) {
 		case *rdb.Function:
 			off = rec.Offset
-			err = emit(b("FUNCTION"), b("LOAD"), rec.Code)
+			err = rw.FunctionLoad(rec.Code)
 		case *rdb.Entry:
 			off = rec.Offset
 			keys++
@@ -293,13 +294,12 @@ func (d *dumper) rdbPart(name string, br *bufio.Reader, db *int) (int, error) {
 				return keys, fmt.Errorf("%s: RDB part: %w", name, err)
 			}
 			if int(rec.DB) != *db {
-				if err = emit(b("SELECT"), b(strconv.FormatUint(rec.DB, 10))); err != nil {
+				if err = emit([]byte("SELECT"), []byte(strconv.FormatUint(rec.DB, 10))); err != nil {
 					return keys, err
 				}
 			}
-			err = rw.key(rec.Key, v, rec.ExpireAtMs)
-			if rw.err != nil {
-				rw.err = nil
+			if err = rw.Key(rec.Key, v, rec.ExpireAtMs); errors.Is(err, keyspace.ErrNoCommandForm) {
+				err = nil
 				fmt.Fprintf(d.o.env.Err, "aoftool: warning: %s: key '%s' (module value) has no command form; left out\n", cli.Printable(name), cli.PrintableBytes(rec.Key))
 			}
 		}

@@ -86,9 +86,9 @@ func lossyHint(err error) error {
 func writeStoreRESP(ctx context.Context, s *keyspace.Store, w io.Writer) (exportStats, error) {
 	var st exportStats
 	rw := resp.NewWriter(w)
-	r := &rewriter{emit: rw.WriteCommand}
+	r := keyspace.NewRewriter(rw.WriteCommand, keyspace.RewriteOptions{})
 	for _, name := range s.FunctionNames() {
-		if err := rw.WriteCommand(b("FUNCTION"), b("LOAD"), s.Functions[name]); err != nil {
+		if err := r.FunctionLoad(s.Functions[name]); err != nil {
 			return st, err
 		}
 		st.functions++
@@ -110,11 +110,11 @@ func writeStoreRESP(ctx context.Context, s *keyspace.Store, w io.Writer) (export
 		if !o.HasTTL() {
 			exp = rdb.NoExpire
 		}
-		if err := r.key(key, o.ToValue(), exp); err != nil {
+		if err := r.Key(key, o.ToValue(), exp); err != nil {
+			if errors.Is(err, keyspace.ErrNoCommandForm) {
+				return cli.WithHint(cli.Invalid(fmt.Errorf("key %q: module value: %w", cli.PrintableBytes(key), err)), "use an RDB base (--base rdb)")
+			}
 			return err
-		}
-		if r.err != nil {
-			return cli.WithHint(cli.Invalid(fmt.Errorf("key %q: module value: %w", cli.PrintableBytes(key), r.err)), "use an RDB base (--base rdb)")
 		}
 		st.keys++
 		return nil

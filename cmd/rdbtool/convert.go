@@ -278,7 +278,7 @@ func writeAOF(ctx context.Context, src recordSource, w io.Writer, progress func(
 			return st, err
 		}
 	}
-	st.skipped = sink.rw.skipped
+	st.skipped = sink.skipped
 	st.keys -= st.skipped
 	return st, sink.close()
 }

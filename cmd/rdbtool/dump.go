@@ -17,6 +17,7 @@ import (
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/format/resp"
 	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
 )
 
 type dumpOptions struct {
@@ -423,9 +424,10 @@ func (s *keysSink) close() error { return nil }
 
 // respSink writes the commands that rebuild each key.
 type respSink struct {
-	w     *resp.Writer
-	rw    *rewriter
-	curDB int64
+	w       *resp.Writer
+	rw      *keyspace.Rewriter
+	curDB   int64
+	skipped int // module values without a command form, left out
 }
 
 // newRESPSink writes commands to w; DUMP payloads (module values) use the
@@ -436,12 +438,16 @@ func newRESPSink(w io.Writer, dec *rdb.Decoder) *respSink {
 	if dec != nil {
 		ver, _ = dec.Version()
 	}
-	return &respSink{w: rw, rw: &rewriter{w: rw, version: ver}, curDB: -1}
+	if ver == 0 {
+		ver = 12
+	}
+	opt := keyspace.RewriteOptions{ScorePrecision: 17, ModuleDumpVersion: max(ver, 9)}
+	return &respSink{w: rw, rw: keyspace.NewRewriter(rw.WriteCommand, opt), curDB: -1}
 }
 
 func (s *respSink) record(rec rdb.Record) error {
 	if f, ok := rec.(*rdb.Function); ok {
-		return s.w.WriteCommand([]byte("FUNCTION"), []byte("LOAD"), f.Code)
+		return s.rw.FunctionLoad(f.Code)
 	}
 	return nil
 }
@@ -453,12 +459,14 @@ func (s *respSink) entry(e *rdb.Entry, v rdb.Value) error {
 			return err
 		}
 	}
-	return s.rw.key(e.Key, v, e.ExpireAtMs)
+	err := s.rw.Key(e.Key, v, e.ExpireAtMs)
+	if errors.Is(err, keyspace.ErrNoCommandForm) {
+		s.skipped++
+		return nil
+	}
+	return err
 }
 
 func (s *respSink) close() error {
-	if err := s.rw.err; err != nil && !errors.Is(err, errSkipped) {
-		return err
-	}
 	return s.w.Flush()
 }
