@@ -103,15 +103,18 @@ func TestProcessSafety(t *testing.T) {
 	}
 	srcDir := t.TempDir()
 	src := filepath.Join(srcDir, "appendonly.aof")
-	good := safetyAOF(40_000)
+	good := safetyAOF(20_000)
 	if err := os.WriteFile(src, good, 0o444); err != nil {
 		t.Fatal(err)
 	}
 	srcSum := sha256.Sum256(good)
 	// The same with a torn last command, for check --fix.
 	bad := append(bytes.Clone(good), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nab"...)
-	rounds := 3
-	if os.Getenv("PERSISTKIT_SWEEP") == "full" {
+	// Default: 2 kill rounds for two jobs (keeps -race runs short on a
+	// loaded machine); PERSISTKIT_SWEEP=full: 40 rounds of every job.
+	full := os.Getenv("PERSISTKIT_SWEEP") == "full"
+	rounds := 2
+	if full {
 		rounds = 40
 	}
 	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
@@ -162,7 +165,11 @@ func TestProcessSafety(t *testing.T) {
 		}
 	}
 	for _, j := range jobs {
+		killJob := full || j.name != "rewrite-single"
 		t.Run("sigkill-"+j.name, func(t *testing.T) {
+			if !killJob {
+				t.Skip("PERSISTKIT_SWEEP=full")
+			}
 			for r := range rounds {
 				dir := t.TempDir()
 				out := filepath.Join(dir, "out")
@@ -188,6 +195,9 @@ func TestProcessSafety(t *testing.T) {
 			}
 		})
 		t.Run("sigint-"+j.name, func(t *testing.T) {
+			if !killJob {
+				t.Skip("PERSISTKIT_SWEEP=full")
+			}
 			for r := range rounds {
 				dir := t.TempDir()
 				out := filepath.Join(dir, "out")
