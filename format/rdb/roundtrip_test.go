@@ -300,7 +300,7 @@ func TestRoundTripTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if testing.Short() && len(data) > 256<<10 {
+		if (testing.Short() || raceEnabled) && len(data) > 256<<10 {
 			continue // the big files take most of the time
 		}
 		src, err := decodeAll(data, nil)
@@ -342,7 +342,7 @@ func TestRoundTripTargets(t *testing.T) {
 func TestRoundTripLossy(t *testing.T) {
 	for _, p := range corpusRDBs(t) {
 		data, _ := os.ReadFile(p)
-		if testing.Short() && len(data) > 256<<10 {
+		if (testing.Short() || raceEnabled) && len(data) > 256<<10 {
 			continue
 		}
 		src, err := decodeAll(data, nil)
