@@ -7,10 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/persistkit/persistkit/internal/clitest"
 )
 
 // This test mirrors the project's corpus scoring (corpus_eval.py) on the
@@ -19,82 +20,6 @@ import (
 // against the sha256 of the real redis-check-aof --fix result.
 
 const corpusDir = "../../fixtures/corpus"
-
-type truthFile struct {
-	Server struct{ Name, Version string } `json:"server"`
-	DBs    map[string][]map[string]any    `json:"dbs"`
-}
-
-func loadTruth(path string) (*truthFile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var t truthFile
-	return &t, json.Unmarshal(data, &t)
-}
-
-// loadNow is the oracle server's load time: pexpiretime - pttl of a key.
-func (t *truthFile) loadNow() int64 {
-	dbs := make([]string, 0, len(t.DBs))
-	for k := range t.DBs {
-		dbs = append(dbs, k)
-	}
-	sort.Strings(dbs)
-	for _, db := range dbs {
-		for _, k := range t.DBs[db] {
-			pt, ok := k["pttl"].(float64)
-			if !ok || pt < 0 {
-				continue
-			}
-			if pe, ok := k["pexpiretime"].(float64); ok && pe > 0 {
-				return int64(pe - pt)
-			}
-			if pe, ok := k["pexpiretime_approx"].(float64); ok {
-				return int64(pe - pt)
-			}
-		}
-	}
-	return 0
-}
-
-func (t *truthFile) redisVersion() string {
-	if t.Server.Name == "valkey" {
-		return "7.2"
-	}
-	m := regexp.MustCompile(`^(\d+)\.(\d+)`).FindStringSubmatch(t.Server.Version)
-	if m == nil {
-		return ""
-	}
-	if m[1]+"."+m[2] == "7.9" {
-		return "8.0"
-	}
-	return m[1] + "." + m[2]
-}
-
-func (t *truthFile) args() []string {
-	var args []string
-	if n := t.loadNow(); n != 0 {
-		args = append(args, "--now", strconv.FormatInt(n, 10))
-	}
-	if v := t.redisVersion(); v != "" {
-		args = append(args, "--redis-version", v)
-	}
-	return args
-}
-
-func oracleDigest(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "DEBUG DIGEST ") {
-			return strings.Fields(line)[2]
-		}
-	}
-	return ""
-}
 
 // aofTarget is what corpus_eval hands to aoftool for an aof-* directory.
 func aofTarget(dir string) string {
@@ -130,10 +55,10 @@ func corpusAOFs(t *testing.T) []digestTarget {
 		base := filepath.Base(dir)
 		if strings.HasPrefix(base, "aof-") {
 			tgt := aofTarget(dir)
-			want := oracleDigest(filepath.Join(dir, "digest.txt"))
-			truth, err := loadTruth(filepath.Join(dir, "truth.json"))
+			want := clitest.OracleDigest(filepath.Join(dir, "digest.txt"))
+			truth, err := clitest.LoadTruth(filepath.Join(dir, "truth.json"))
 			if tgt != "" && want != "" && err == nil {
-				out = append(out, digestTarget{tgt, want, truth.args()})
+				out = append(out, digestTarget{tgt, want, truth.Args()})
 			}
 		}
 		if strings.HasPrefix(base, "oracle-") {
@@ -144,14 +69,14 @@ func corpusAOFs(t *testing.T) []digestTarget {
 					continue
 				}
 				od := filepath.Join(dir, f.Name())
-				want := oracleDigest(filepath.Join(od, "digest.txt"))
+				want := clitest.OracleDigest(filepath.Join(od, "digest.txt"))
 				if want == "" {
 					continue
 				}
 				args := []string{"--redis-version", "7.4"}
-				if tr, err := loadTruth(filepath.Join(od, "truth.json")); err == nil {
-					args = tr.args()
-					if tr.redisVersion() == "" {
+				if tr, err := clitest.LoadTruth(filepath.Join(od, "truth.json")); err == nil {
+					args = tr.Args()
+					if tr.RedisVersion() == "" {
 						args = append(args, "--redis-version", "7.4")
 					}
 				}

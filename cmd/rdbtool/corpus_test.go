@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/persistkit/persistkit/internal/clitest"
 )
 
 // This test mirrors the project's corpus scoring (corpus_eval.py) on the
@@ -20,83 +22,7 @@ import (
 
 const corpusDir = "../../fixtures/corpus"
 
-type truthFile struct {
-	Server struct{ Name, Version string } `json:"server"`
-	DBs    map[string][]map[string]any    `json:"dbs"`
-}
-
-func loadTruth(path string) (*truthFile, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var t truthFile
-	return &t, json.Unmarshal(data, &t)
-}
-
-// loadNow is the oracle server's load time: pexpiretime - pttl of a key.
-func (t *truthFile) loadNow() int64 {
-	dbs := make([]string, 0, len(t.DBs))
-	for k := range t.DBs {
-		dbs = append(dbs, k)
-	}
-	sort.Strings(dbs)
-	for _, db := range dbs {
-		for _, k := range t.DBs[db] {
-			pt, ok := k["pttl"].(float64)
-			if !ok || pt < 0 {
-				continue
-			}
-			if pe, ok := k["pexpiretime"].(float64); ok && pe > 0 {
-				return int64(pe - pt)
-			}
-			if pe, ok := k["pexpiretime_approx"].(float64); ok {
-				return int64(pe - pt)
-			}
-		}
-	}
-	return 0
-}
-
-func (t *truthFile) redisVersion() string {
-	if t.Server.Name == "valkey" {
-		return "7.2"
-	}
-	m := regexp.MustCompile(`^(\d+)\.(\d+)`).FindStringSubmatch(t.Server.Version)
-	if m == nil {
-		return ""
-	}
-	if m[1]+"."+m[2] == "7.9" {
-		return "8.0"
-	}
-	return m[1] + "." + m[2]
-}
-
-func oracleDigest(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "DEBUG DIGEST ") {
-			return strings.Fields(line)[2]
-		}
-	}
-	return ""
-}
-
 var hex40 = regexp.MustCompile(`\b[0-9a-f]{40}\b`)
-
-func nowArgs(t *truthFile) []string {
-	var args []string
-	if n := t.loadNow(); n != 0 {
-		args = append(args, "--now", strconv.FormatInt(n, 10))
-	}
-	if v := t.redisVersion(); v != "" {
-		args = append(args, "--redis-version", v)
-	}
-	return args
-}
 
 func TestCorpus(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
@@ -110,15 +36,15 @@ func TestCorpus(t *testing.T) {
 		rel, _ := filepath.Rel(corpusDir, dir)
 		inCorrupt := strings.Contains("/"+rel+"/", "/corrupt/")
 		entries, _ := os.ReadDir(dir)
-		truth, _ := loadTruth(filepath.Join(dir, "truth.json"))
+		truth, _ := clitest.LoadTruth(filepath.Join(dir, "truth.json"))
 		for _, e := range entries {
 			fn := e.Name()
 			path := filepath.Join(dir, fn)
 			if truth != nil && !inCorrupt && strings.HasPrefix(fn, "dump") && strings.HasSuffix(fn, ".rdb") && fn != "dump-after-load.rdb" {
 				suffix := strings.TrimSuffix(strings.TrimPrefix(fn, "dump"), ".rdb")
-				if want := oracleDigest(filepath.Join(dir, "digest"+suffix+".txt")); want != "" {
+				if want := clitest.OracleDigest(filepath.Join(dir, "digest"+suffix+".txt")); want != "" {
 					ndigest++
-					args := append([]string{"digest"}, nowArgs(truth)...)
+					args := append([]string{"digest"}, truth.Args()...)
 					out, errs, code := runCLI(t, false, "", append(args, path)...)
 					if got := hex40.FindString(out); code != 0 || got != want {
 						t.Errorf("digest %s: exit %d, got %s, want %s %s", path, code, got, want, errs)
@@ -129,7 +55,7 @@ func TestCorpus(t *testing.T) {
 					out, errs, code := runCLI(t, false, "", "dump", "--format", "jsonl", path)
 					if code != 0 {
 						t.Errorf("dump %s: exit %d %s", path, code, errs)
-					} else if probs := compareDump(truth, out, truth.loadNow()); len(probs) > 0 {
+					} else if probs := compareDump(truth, out, truth.LoadNow()); len(probs) > 0 {
 						t.Errorf("dump %s: %v", path, probs[:min(5, len(probs))])
 					}
 				}
@@ -144,11 +70,11 @@ func TestCorpus(t *testing.T) {
 					if st, err := os.Stat(od); err != nil || !st.IsDir() {
 						continue
 					}
-					if want := oracleDigest(filepath.Join(od, "digest.txt")); want != "" {
+					if want := clitest.OracleDigest(filepath.Join(od, "digest.txt")); want != "" {
 						ndigest++
 						args := []string{"digest"}
-						if ot, err := loadTruth(filepath.Join(od, "truth.json")); err == nil {
-							args = append(args, nowArgs(ot)...)
+						if ot, err := clitest.LoadTruth(filepath.Join(od, "truth.json")); err == nil {
+							args = append(args, ot.Args()...)
 						}
 						out, errs, code := runCLI(t, false, "", append(args, path)...)
 						if got := hex40.FindString(out); code != 0 || got != want {
@@ -277,7 +203,7 @@ func normValue(typ string, v any) string {
 	return strings.Join(parts, ",")
 }
 
-func compareDump(truth *truthFile, out string, now int64) []string {
+func compareDump(truth *clitest.Truth, out string, now int64) []string {
 	type dk struct {
 		db  int
 		key string
