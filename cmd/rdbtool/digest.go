@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -46,16 +47,40 @@ non-printable bytes are written as base64:<...>).`,
 	return cmd
 }
 
+// runDigest streams the file through keyspace.DigestRDB: memory stays
+// bounded by the largest value plus a 128-bit hash per key (and, with
+// --per-key, each key and its digest, printed sorted at the end).
 func runDigest(ctx context.Context, o *digestOptions) error {
 	now, err := parseNow(o.now)
 	if err != nil {
 		return err
 	}
-	s, err := loadStore(ctx, o.env, o.g, o.file, now)
+	in, err := openInput(o.env, o.file)
 	if err != nil {
 		return err
 	}
-	return digestcmd.Write(o.env.Out, s, &o.Options, o.g.JSON)
+	defer in.Close()
+	p := o.env.NewProgress(o.g, "loading")
+	defer p.Done()
+	var keys []digestcmd.KeyDigest
+	opt := &keyspace.DigestRDBOptions{
+		RedisVersion: o.RedisVersion,
+		NowMs:        now,
+		DropExpired:  now != 0,
+		Progress:     func(off int64) { p.Update(off, in.size) },
+	}
+	if o.PerKey {
+		opt.PerKey = func(db int, key []byte, d [20]byte) error {
+			keys = append(keys, digestcmd.KeyDigest{DB: db, Key: bytes.Clone(key), Digest: d})
+			return nil
+		}
+	}
+	res, err := keyspace.DigestRDB(ctx, in, opt)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	p.Done()
+	return digestcmd.WriteResult(o.env.Out, res, keys, &o.Options, o.g.JSON)
 }
 
 // loadStore loads an RDB file into a new store with reference time now

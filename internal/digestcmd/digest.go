@@ -6,10 +6,13 @@ package digestcmd
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -33,38 +36,61 @@ func (o *Options) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.RedisVersion, "redis-version", "", "apply the digest rules of this Redis version (X.Y)")
 }
 
+// KeyDigest is one key's DEBUG DIGEST-VALUE.
+type KeyDigest struct {
+	DB     int
+	Key    []byte
+	Digest [20]byte
+}
+
 // Write prints the digest of s to out: the 40-hex DEBUG DIGEST on the first
 // line, then with PerKey "db<N> <key> <hex>" lines; asJSON prints one
 // object {"digest","keys"[,"per_key"]} instead.
 func Write(out io.Writer, s *keyspace.Store, o *Options, asJSON bool) error {
 	dopt := keyspace.DigestOptions{RedisVersion: o.RedisVersion}
-	d := s.Digest(dopt)
+	res := &keyspace.DigestResult{Digest: s.Digest(dopt)}
+	var keys []KeyDigest
+	s.Each(func(db int, key []byte, obj *keyspace.Object) error {
+		res.Keys++
+		if o.PerKey {
+			keys = append(keys, KeyDigest{DB: db, Key: key, Digest: keyspace.DigestValue(key, obj, dopt)})
+		}
+		return nil
+	})
+	return WriteResult(out, res, keys, o, asJSON)
+}
+
+// WriteResult is [Write] for a digest computed while streaming
+// ([keyspace.DigestRDB]); keys (used with PerKey) may come in any order and
+// are printed sorted by db, then key, as Write prints them.
+func WriteResult(out io.Writer, res *keyspace.DigestResult, keys []KeyDigest, o *Options, asJSON bool) error {
+	d := res.Digest
+	slices.SortFunc(keys, func(a, b KeyDigest) int {
+		if a.DB != b.DB {
+			return cmp.Compare(a.DB, b.DB)
+		}
+		return bytes.Compare(a.Key, b.Key)
+	})
 	w := bufio.NewWriter(out)
 	if asJSON {
 		b := []byte(`{"digest":"`)
 		b = hex.AppendEncode(b, d[:])
 		b = append(b, `","keys":`...)
-		nkeys := 0
-		s.Each(func(int, []byte, *keyspace.Object) error { nkeys++; return nil })
-		b = strconv.AppendInt(b, int64(nkeys), 10)
+		b = strconv.AppendInt(b, int64(res.Keys), 10)
 		if o.PerKey {
 			b = append(b, `,"per_key":[`...)
-			first := true
-			s.Each(func(db int, key []byte, obj *keyspace.Object) error {
-				if !first {
+			for i, k := range keys {
+				if i > 0 {
 					b = append(b, ',')
 				}
-				first = false
-				kd := keyspace.DigestValue(key, obj, dopt)
 				b = append(b, `{"db":`...)
-				b = strconv.AppendInt(b, int64(db), 10)
+				b = strconv.AppendInt(b, int64(k.DB), 10)
 				b = append(b, `,"key":`...)
-				b = cli.AppendBytes(b, key)
+				b = cli.AppendBytes(b, k.Key)
 				b = append(b, `,"digest":"`...)
-				b = hex.AppendEncode(b, kd[:])
+				b = hex.AppendEncode(b, k.Digest[:])
 				b = append(b, `"}`...)
-				return nil
-			})
+			}
 			b = append(b, ']')
 		}
 		b = append(b, "}\n"...)
@@ -73,11 +99,9 @@ func Write(out io.Writer, s *keyspace.Store, o *Options, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "%x\n", d)
 	if o.PerKey {
-		s.Each(func(db int, key []byte, obj *keyspace.Object) error {
-			kd := keyspace.DigestValue(key, obj, dopt)
-			fmt.Fprintf(w, "db%d %s %x\n", db, Key(key), kd)
-			return nil
-		})
+		for _, k := range keys {
+			fmt.Fprintf(w, "db%d %s %x\n", k.DB, Key(k.Key), k.Digest)
+		}
 	}
 	return w.Flush()
 }
