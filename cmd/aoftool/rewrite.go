@@ -191,7 +191,7 @@ func runRewrite(ctx context.Context, o *rewriteOptions) error {
 	if err != nil {
 		return err
 	}
-	syncDir(parent)
+	cli.SyncDir(parent)
 	if o.g.JSON {
 		b := []byte(`{"output":`)
 		b = cli.AppendString(b, o.output)
@@ -232,13 +232,4 @@ func writeFileSynced(path string, fill func(io.Writer) (exportStats, error)) (ex
 		err = cerr
 	}
 	return st, err
-}
-
-// syncDir makes a rename durable; file systems that refuse fsync on a
-// directory are not worth failing for.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

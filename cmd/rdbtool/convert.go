@@ -321,14 +321,16 @@ func convertAOFDir(ctx context.Context, o *convertOptions, src recordSource, pro
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, incr), nil, 0o644); err != nil {
+	if err := cli.WriteFileSync(filepath.Join(tmp, incr), nil, 0o644); err != nil {
 		return err
 	}
 	m := &manifest.Manifest{Files: []manifest.File{
 		{Name: base, Seq: 1, Type: manifest.TypeBase},
 		{Name: incr, Seq: 1, Type: manifest.TypeIncr},
 	}}
-	if err := os.WriteFile(filepath.Join(tmp, prefix+".manifest"), m.Marshal(), 0o644); err != nil {
+	// manifest.WriteFile syncs the file and tmp, so the directory is
+	// complete on disk before it is published under its final name.
+	if err := manifest.WriteFile(tmp, prefix+".manifest", m); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -338,5 +340,6 @@ func convertAOFDir(ctx context.Context, o *convertOptions, src recordSource, pro
 		return err
 	}
 	done = true
+	cli.SyncDir(parent)
 	return o.report(st, 0)
 }
