@@ -45,13 +45,7 @@ check --truncate-to-timestamp); outputs appear only when complete.
 			return cmd.Help()
 		},
 	}
-	root.SetIn(env.In)
-	root.SetOut(env.Out)
-	root.SetErr(env.Err)
-	pf := root.PersistentFlags()
-	pf.BoolVar(&g.JSON, "json", false, "machine-readable JSON output on stdout (errors as JSON on stderr)")
-	pf.BoolVar(&g.NoColor, "no-color", false, "never colour output (also: NO_COLOR=1)")
-	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only data and errors: no progress, no notes")
+	cli.SetupRoot(root, env, g)
 	cli.AddLimitFlags(root)
 	root.AddCommand(
 		newDigestCmd(env, g),

@@ -27,10 +27,7 @@ func run(t *testing.T, tool string, args ...string) (string, string, int) {
 	env := cli.Test(strings.NewReader(""), &out, &errb, false)
 	g := &cli.Globals{}
 	root := &cobra.Command{Use: tool}
-	pf := root.PersistentFlags()
-	pf.BoolVar(&g.JSON, "json", false, "")
-	pf.BoolVar(&g.NoColor, "no-color", false, "")
-	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "")
+	cli.SetupRoot(root, env, g)
 	root.AddCommand(NewAttestCmd(env, g), NewValidateCmd(env, g))
 	code := cli.Run(context.Background(), root, args)
 	return out.String(), errb.String(), code
