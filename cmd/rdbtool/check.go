@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -124,7 +125,9 @@ func typeLabel(t rdb.Type) string {
 // into the report.
 func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size int64) (*checkReport, error) {
 	rep := &checkReport{Counts: map[string]int64{}, Checksum: "unchecked", Size: size}
-	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, Warn: func(err error) {
+	// ReuseEntry: one *Entry and key buffer for all keys (check keeps
+	// only copies of what it reports).
+	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, Warn: func(err error) {
 		rep.Warnings = append(rep.Warnings, err.Error())
 	}})
 	// Duplicate keys make Redis refuse the file; remember key hashes per db
@@ -138,19 +141,24 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 	var (
 		batchH   [dupBatch]uint64
 		batchDup [dupBatch]bool
-		batchRec [dupBatch]*rdb.Entry
+		batchOff [dupBatch]int64
+		batchTyp [dupBatch]rdb.Type
+		batchEnd [dupBatch]int // end of the key's copy in batchKey
+		batchKey []byte        // the batch's keys, back to back
 		nBatch   int
 	)
 	flushDups := func() {
 		seen.addBatch(batchH[:nBatch], batchDup[:nBatch])
-		for i, rec := range batchRec[:nBatch] {
-			if batchDup[i] {
-				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, Key: rec.Key,
-					Type: strconv.Itoa(int(rec.Type)) + " (" + typeLabel(rec.Type) + ")", What: "duplicate key"})
+		start := 0
+		for i, dup := range batchDup[:nBatch] {
+			if dup {
+				key := append([]byte(nil), batchKey[start:batchEnd[i]]...)
+				rep.Problems = append(rep.Problems, checkProblem{Offset: batchOff[i], Key: key,
+					Type: strconv.Itoa(int(batchTyp[i])) + " (" + typeLabel(batchTyp[i]) + ")", What: "duplicate key"})
 			}
-			batchRec[i] = nil
+			start = batchEnd[i]
 		}
-		nBatch = 0
+		nBatch, batchKey = 0, batchKey[:0]
 	}
 	// Per type/encoding counts, folded into rep.Counts at the end (a string
 	// concatenation and map update per key were a visible cost).
@@ -182,7 +190,7 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 		}
 		if cur != nil {
 			if pr.Key == nil {
-				pr.Key = cur.Key
+				pr.Key = bytes.Clone(cur.Key) // cur is reused by the decoder
 			}
 			pr.Type = strconv.Itoa(int(cur.Type)) + " (" + typeLabel(cur.Type) + ")"
 		}
@@ -298,7 +306,9 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			// One set for all dbs: xoring a per-db constant keeps equal keys
 			// of two dbs apart (a false alarm stays a 64-bit collision).
 			batchH[nBatch] = maphash.Bytes(seed, rec.Key) ^ rec.DB*0x9E3779B97F4A7C15
-			batchRec[nBatch] = rec
+			batchOff[nBatch], batchTyp[nBatch] = rec.Offset, rec.Type
+			batchKey = append(batchKey, rec.Key...)
+			batchEnd[nBatch] = len(batchKey)
 			if nBatch++; nBatch == dupBatch {
 				flushDups()
 			}

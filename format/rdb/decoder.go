@@ -80,6 +80,9 @@ type Decoder struct {
 	lpents []blobEntry
 
 	members memberSet // Deep: duplicate-member test, reused across values
+
+	reuse  *Entry // the Entry Next returns with ReuseEntry
+	keyBuf []byte // its Key's storage with ReuseEntry
 }
 
 // NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
@@ -464,11 +467,27 @@ func (d *Decoder) readEntry(off int64, t Type, meta []KeyMeta) (Record, error) {
 		return nil, d.fail(off, "module value", errUnsupported("pre-GA module type 6"))
 	}
 	d.ctx = "key"
-	key, err := d.readString(nil)
+	var e *Entry
+	var kbuf []byte
+	if d.opt.ReuseEntry {
+		if d.reuse == nil {
+			d.reuse = new(Entry)
+		}
+		e, kbuf = d.reuse, d.keyBuf
+	}
+	key, err := d.readString(kbuf)
 	if err != nil {
 		return nil, err
 	}
-	e := &Entry{DB: d.db, Key: key, Type: t, Kind: kind, Encoding: enc,
+	if e == nil {
+		e = new(Entry)
+	} else {
+		d.keyBuf = key
+		if len(key) == 0 && !d.strLZF {
+			key = nil // as readString(nil) returns for a raw empty string
+		}
+	}
+	*e = Entry{DB: d.db, Key: key, Type: t, Kind: kind, Encoding: enc,
 		ExpireAtMs: d.expire, LRUIdleSec: d.idle, LFUFreq: d.freq, KeyMeta: meta, Offset: off}
 	if d.prefixed {
 		e.Offset = d.prefixOff

@@ -24,6 +24,11 @@ type DecodeOptions struct {
 	// Warn receives non-fatal problems (unknown AUX field, checksum
 	// disabled, expire opcode not followed by a key). Nil drops them.
 	Warn func(error)
+	// ReuseEntry makes Next return the same *Entry for every key, its Key
+	// in a buffer the decoder reuses: both are valid only until the next
+	// call of Next. It saves two allocations per key for callers that do
+	// not keep entries (copy what must outlive the record).
+	ReuseEntry bool
 }
 
 func (l Limits) withDefaults() Limits {
