@@ -172,6 +172,15 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			}
 		}
 	}()
+	// One callback for all keys (a closure per key cost an allocation).
+	var elems, subExp int64
+	countElem := func(e *rdb.Element) error {
+		elems++
+		if e.ExpireAtMs != 0 {
+			subExp++
+		}
+		return nil
+	}
 	libs := map[string]bool{}
 	var cur *rdb.Entry
 	fail := func(err error) {
@@ -275,14 +284,8 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			case rdb.KindStream, rdb.KindModule:
 				_, err = dec.Value()
 			default:
-				elems, subExp := int64(0), int64(0)
-				err = dec.Elements(func(e *rdb.Element) error {
-					elems++
-					if e.ExpireAtMs != 0 {
-						subExp++
-					}
-					return nil
-				})
+				elems, subExp = 0, 0
+				err = dec.Elements(countElem)
 				if rec.Kind == rdb.KindHash {
 					rep.SubExpires += subExp
 				}

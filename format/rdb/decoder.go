@@ -81,8 +81,9 @@ type Decoder struct {
 
 	members memberSet // Deep: duplicate-member test, reused across values
 
-	reuse  *Entry // the Entry Next returns with ReuseEntry
-	keyBuf []byte // its Key's storage with ReuseEntry
+	reuse  *Entry  // the Entry Next returns with ReuseEntry
+	elem   Element // what Elements passes for a string value
+	keyBuf []byte  // its Key's storage with ReuseEntry
 }
 
 // NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
@@ -523,8 +524,8 @@ func (d *Decoder) Value() (Value, error) {
 	return v, nil
 }
 
-// Element is one element of a value streamed by Elements. Its slices alias
-// decoder buffers and are valid only during the callback.
+// Element is one element of a value streamed by Elements. It and its slices
+// alias decoder memory and are valid only during the callback.
 type Element struct {
 	Member     []byte  // string data, list element, set or zset member, hash field
 	Value      []byte  // hash field value
@@ -557,7 +558,8 @@ func (d *Decoder) Elements(fn func(e *Element) error) error {
 		var s []byte
 		if s, err = d.readString(d.sbuf[0]); err == nil {
 			d.sbuf[0] = s
-			err = fn(&Element{Member: s})
+			d.elem = Element{Member: s} // a field: &Element{} escaped, one allocation per key
+			err = fn(&d.elem)
 		}
 	} else {
 		err = d.walk(false, fn)
