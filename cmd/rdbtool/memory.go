@@ -30,8 +30,11 @@ func newMemoryCmd(env *cli.Env, g *cli.Globals) *cobra.Command {
 		Short: "Report the size of every key (CSV, or NDJSON with --json)",
 		Long: `memory prints one row per key: db, key, type, encoding, rdb_bytes (the
 key's record in the file, prefix opcodes included), payload_bytes (the
-value's own bytes), elements, expire_at_ms. --top N keeps the N largest by
-rdb_bytes, largest first. Output is CSV, or NDJSON with --json. Keys that
+value's own bytes), elements, expire_at_ms, mem_bytes (estimated memory
+in RAM, as MEMORY USAGE key SAMPLES 0 reports it on Redis 7.0 with default
+settings: jemalloc size classes, key sds, dictEntry, robj, and the
+in-memory encoding the value loads to). --top N keeps the N largest by
+rdb_bytes (not mem_bytes), largest first. Output is CSV, or NDJSON with --json. Keys that
 are not valid UTF-8 are written as base64:<...> in CSV.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,6 +58,7 @@ type keySize struct {
 	payload  int64
 	elements int64
 	expire   int64
+	mem      int64
 	seq      int // file order, for stable ties
 }
 
@@ -87,7 +91,7 @@ func runMemory(ctx context.Context, o *memoryOptions) error {
 	var cw *csv.Writer
 	if !o.g.JSON {
 		cw = csv.NewWriter(w)
-		cw.Write([]string{"db", "key", "type", "encoding", "rdb_bytes", "payload_bytes", "elements", "expire_at_ms"})
+		cw.Write([]string{"db", "key", "type", "encoding", "rdb_bytes", "payload_bytes", "elements", "expire_at_ms", "mem_bytes"})
 	}
 	var buf []byte
 	emit := func(k *keySize) {
@@ -97,7 +101,7 @@ func runMemory(ctx context.Context, o *memoryOptions) error {
 		}
 		if cw != nil {
 			cw.Write([]string{strconv.FormatUint(k.db, 10), textKey(k.key), k.kind.String(), k.enc.String(),
-				strconv.FormatInt(k.rdbBytes, 10), strconv.FormatInt(k.payload, 10), strconv.FormatInt(k.elements, 10), exp})
+				strconv.FormatInt(k.rdbBytes, 10), strconv.FormatInt(k.payload, 10), strconv.FormatInt(k.elements, 10), exp, strconv.FormatInt(k.mem, 10)})
 			return
 		}
 		buf = append(buf[:0], `{"db":`...)
@@ -110,6 +114,8 @@ func runMemory(ctx context.Context, o *memoryOptions) error {
 			buf = append(buf, `,"expire_at_ms":`...)
 			buf = append(buf, exp...)
 		}
+		buf = append(buf, `,"mem_bytes":`...)
+		buf = strconv.AppendInt(buf, k.mem, 10)
 		buf = append(buf, "}\n"...)
 		w.Write(buf)
 	}
@@ -140,7 +146,8 @@ func runMemory(ctx context.Context, o *memoryOptions) error {
 				return err
 			}
 			k := keySize{db: e.DB, key: e.Key, kind: e.Kind, enc: e.Encoding, rdbBytes: dec.Offset() - e.Offset,
-				payload: valueSize(v), elements: valueLen(v), expire: e.ExpireAtMs, seq: n}
+				payload: valueSize(v), elements: valueLen(v), expire: e.ExpireAtMs,
+				mem: memEstimate(e.Key, v), seq: n}
 			if o.top == 0 {
 				emit(&k)
 				continue

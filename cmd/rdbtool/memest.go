@@ -1,0 +1,364 @@
+package main
+
+import (
+	"math/bits"
+	"strconv"
+
+	"github.com/persistkit/persistkit/format/rdb"
+)
+
+// In-memory size estimate of a key on Redis 7.0 with default settings, as
+// MEMORY USAGE key SAMPLES 0 reports it (objectComputeSize plus the key's
+// sds and its dictEntry). The in-memory encoding is derived from the
+// decoded value and the default thresholds, not from the file's encoding.
+
+const (
+	memRobj      = 16 // sizeof(robj)
+	memDictEntry = 24 // sizeof(dictEntry)
+	memDict      = 56 // sizeof(dict), 7.0
+	memQuicklist = 40 // sizeof(quicklist)
+	memQLNode    = 32 // sizeof(quicklistNode)
+	memZset      = 16 // sizeof(zset)
+	memZSkiplist = 32 // sizeof(zskiplist)
+	memStream    = 80 // sizeof(stream)
+	memStreamCG  = 40 // sizeof(streamCG)
+	memNACK      = 24 // sizeof(streamNACK)
+	memConsumer  = 24 // sizeof(streamConsumer)
+	memRax       = 24 // sizeof(rax)
+	memRaxNode   = 4  // sizeof(raxNode)
+
+	hashMaxListpackEntries = 128
+	hashMaxListpackValue   = 64
+	zsetMaxListpackEntries = 128
+	zsetMaxListpackValue   = 64
+	setMaxIntsetEntries    = 512
+	listMaxListpackBytes   = 8192 // list-max-listpack-size -2
+	streamNodeMaxEntries   = 100
+	streamNodeMaxBytes     = 4096
+)
+
+// mallocSize rounds n up to a jemalloc size class: 8, 16, 24, 32, 48, 64,
+// then four classes per power of two (80, 96, 112, 128, 160, ...).
+func mallocSize(n int64) int64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n <= 8:
+		return 8
+	case n <= 16:
+		return 16
+	case n <= 24:
+		return 24
+	case n <= 32:
+		return 32
+	case n <= 48:
+		return 48
+	case n <= 64:
+		return 64
+	}
+	// (2^k, 2^(k+1)] is split in 4 steps of 2^(k-2).
+	k := 63 - bits.LeadingZeros64(uint64(n-1)) // 2^k < n <= 2^(k+1)
+	step := int64(1) << (k - 2)
+	return (n + step - 1) / step * step
+}
+
+// sdsAllocSize is zmalloc_size of an sds holding n bytes (sdsnewlen picks
+// the header type by length; type 5 for < 32).
+func sdsAllocSize(n int) int64 {
+	var hdr int64
+	switch {
+	case n < 1<<5:
+		hdr = 1
+	case n < 1<<8:
+		hdr = 3
+	case n < 1<<16:
+		hdr = 5
+	case n < 1<<32:
+		hdr = 9
+	default:
+		hdr = 17
+	}
+	return mallocSize(hdr + int64(n) + 1)
+}
+
+// strictInt reports whether s is a canonical int64 (string2ll).
+func strictInt(s []byte) (int64, bool) {
+	if len(s) == 0 || len(s) > 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(s), 10, 64)
+	if err != nil || strconv.FormatInt(v, 10) != string(s) {
+		return 0, false
+	}
+	return v, true
+}
+
+// lpIntSize is the encoded size (without backlen) of an integer entry.
+func lpIntSize(v int64) int64 {
+	switch {
+	case v >= 0 && v <= 127:
+		return 1
+	case v >= -4096 && v <= 4095:
+		return 2
+	case v >= -1<<15 && v < 1<<15:
+		return 3
+	case v >= -1<<23 && v < 1<<23:
+		return 4
+	case v >= -1<<31 && v < 1<<31:
+		return 5
+	}
+	return 9
+}
+
+func lpBacklen(n int64) int64 {
+	switch {
+	case n <= 127:
+		return 1
+	case n < 16383:
+		return 2
+	case n < 2097151:
+		return 3
+	case n < 268435455:
+		return 4
+	}
+	return 5
+}
+
+func lpWithBacklen(n int64) int64 { return n + lpBacklen(n) }
+
+// lpEntrySize is the bytes one element takes in a listpack.
+func lpEntrySize(s []byte) int64 {
+	if v, ok := strictInt(s); ok {
+		return lpWithBacklen(lpIntSize(v))
+	}
+	n := int64(len(s))
+	switch {
+	case n < 64:
+		return lpWithBacklen(1 + n)
+	case n < 4096:
+		return lpWithBacklen(2 + n)
+	}
+	return lpWithBacklen(5 + n)
+}
+
+func lpIntEntrySize(v int64) int64 { return lpWithBacklen(lpIntSize(v)) }
+
+const lpOverhead = 7 // 6-byte header + end byte
+
+// scoreString formats a zset score as 7.0's d2string does.
+func scoreString(f float64) []byte {
+	if f == float64(int64(f)) && f > -1e17 && f < 1e17 {
+		return strconv.AppendInt(nil, int64(f), 10)
+	}
+	return strconv.AppendFloat(nil, f, 'g', 17, 64)
+}
+
+func dictSlots(n int) int64 {
+	s := int64(4)
+	for s < int64(n) {
+		s <<= 1
+	}
+	return s
+}
+
+// skiplistNodeAvg is the expected zmalloc_size of a zskiplistNode
+// (24 bytes + 16 per level, level geometric with p = 0.25).
+var skiplistNodeAvg = func() float64 {
+	var e, p float64 = 0, 0.75
+	for l := int64(1); l <= 32; l++ {
+		e += p * float64(mallocSize(24+16*l))
+		p *= 0.25
+	}
+	return e
+}()
+
+// raxUsage is streamRadixTreeMemoryUsage for a rax of n 16-byte keys; the
+// node count is approximated as 2 per key (a compressed path plus a leaf).
+func raxUsage(n int) int64 {
+	if n == 0 {
+		return memRax
+	}
+	nodes := int64(2 * n)
+	return int64(n)*16 + nodes*(memRaxNode+8*30)
+}
+
+// memEstimate is the MEMORY USAGE estimate for key holding v.
+func memEstimate(key []byte, v rdb.Value) int64 {
+	return sdsAllocSize(len(key)) + memDictEntry + valueMem(v)
+}
+
+// valueMem is objectComputeSize for v.
+func valueMem(v rdb.Value) int64 {
+	switch v := v.(type) {
+	case *rdb.String:
+		if _, ok := strictInt(v.Data); ok {
+			return memRobj
+		}
+		if len(v.Data) <= 44 {
+			return mallocSize(memRobj + 3 + int64(len(v.Data)) + 1)
+		}
+		return memRobj + sdsAllocSize(len(v.Data))
+	case *rdb.List:
+		return memRobj + memQuicklist + listNodesMem(v.Elems)
+	case *rdb.Set:
+		if len(v.Members) <= setMaxIntsetEntries {
+			width, ok := int64(2), true
+			for _, m := range v.Members {
+				x, isInt := strictInt(m)
+				if !isInt {
+					ok = false
+					break
+				}
+				switch {
+				case x < -1<<31 || x >= 1<<31:
+					width = 8
+				case (x < -1<<15 || x >= 1<<15) && width < 4:
+					width = 4
+				}
+			}
+			if ok {
+				return memRobj + mallocSize(8+width*int64(len(v.Members)))
+			}
+		}
+		n := memRobj + memDict + 8*dictSlots(len(v.Members))
+		for _, m := range v.Members {
+			n += memDictEntry + sdsAllocSize(len(m))
+		}
+		return n
+	case *rdb.Hash:
+		lp := len(v.Fields) <= hashMaxListpackEntries
+		for _, f := range v.Fields {
+			if !lp {
+				break
+			}
+			if len(f.Field) > hashMaxListpackValue || len(f.Value) > hashMaxListpackValue {
+				lp = false
+			}
+		}
+		if lp {
+			sz := int64(lpOverhead)
+			for _, f := range v.Fields {
+				sz += lpEntrySize(f.Field) + lpEntrySize(f.Value)
+			}
+			return memRobj + mallocSize(sz)
+		}
+		n := memRobj + memDict + 8*dictSlots(len(v.Fields))
+		for _, f := range v.Fields {
+			n += memDictEntry + sdsAllocSize(len(f.Field)) + sdsAllocSize(len(f.Value))
+		}
+		return n
+	case *rdb.ZSet:
+		lp := len(v.Members) <= zsetMaxListpackEntries
+		for _, m := range v.Members {
+			if len(m.Member) > zsetMaxListpackValue {
+				lp = false
+				break
+			}
+		}
+		if lp {
+			sz := int64(lpOverhead)
+			for _, m := range v.Members {
+				sz += lpEntrySize(m.Member) + lpEntrySize(scoreString(m.Score))
+			}
+			return memRobj + mallocSize(sz)
+		}
+		n := memRobj + memZset + memZSkiplist + memDict + 8*dictSlots(len(v.Members)) + mallocSize(24+32*16)
+		var ele float64
+		for _, m := range v.Members {
+			ele += float64(sdsAllocSize(len(m.Member))+memDictEntry) + skiplistNodeAvg
+		}
+		return n + int64(ele)
+	case *rdb.Stream:
+		return streamMem(v)
+	case *rdb.Module:
+		return memRobj + int64(len(v.Raw))
+	}
+	return memRobj
+}
+
+// listNodesMem packs elements into 8 KB listpack nodes as a quicklist does.
+func listNodesMem(elems [][]byte) int64 {
+	var total, cur int64
+	count := 0
+	flush := func() {
+		if count > 0 {
+			total += memQLNode + mallocSize(cur)
+		}
+		cur, count = lpOverhead, 0
+	}
+	cur = lpOverhead
+	for _, e := range elems {
+		es := lpEntrySize(e)
+		if count > 0 && cur+es > listMaxListpackBytes {
+			flush()
+		}
+		cur += es
+		count++
+	}
+	flush()
+	return total
+}
+
+// streamMem approximates a stream: listpack nodes of up to 100 entries /
+// 4 KB rebuilt from the live entries, the rax of node IDs, and consumer
+// group PELs.
+func streamMem(s *rdb.Stream) int64 {
+	n := int64(memRobj + memStream)
+	nodes := 0
+	var lpsz int64
+	var master []rdb.StreamField
+	count := 0
+	flush := func() {
+		if count > 0 {
+			n += mallocSize(lpsz)
+			nodes++
+		}
+		count = 0
+	}
+	var baseMs uint64
+	var baseSeq uint64
+	for _, e := range s.Entries {
+		if count >= streamNodeMaxEntries || (count > 0 && lpsz >= streamNodeMaxBytes) {
+			flush()
+		}
+		if count == 0 {
+			master = e.Fields
+			baseMs, baseSeq = e.ID.Ms, e.ID.Seq
+			// count, deleted, master field count, fields, master terminator
+			lpsz = lpOverhead + 3*lpIntEntrySize(int64(len(e.Fields))) + lpIntEntrySize(0)
+			for _, f := range e.Fields {
+				lpsz += lpEntrySize(f.Field)
+			}
+		}
+		same := len(master) == len(e.Fields)
+		for i := range e.Fields {
+			if !same {
+				break
+			}
+			if string(master[i].Field) != string(e.Fields[i].Field) {
+				same = false
+			}
+		}
+		lpsz += lpIntEntrySize(2) + lpIntEntrySize(int64(e.ID.Ms-baseMs)) + lpIntEntrySize(int64(e.ID.Seq-baseSeq))
+		if !same {
+			lpsz += lpIntEntrySize(int64(len(e.Fields)))
+		}
+		for _, f := range e.Fields {
+			if !same {
+				lpsz += lpEntrySize(f.Field)
+			}
+			lpsz += lpEntrySize(f.Value)
+		}
+		lpsz += lpIntEntrySize(int64(len(e.Fields) + 3))
+		count++
+	}
+	flush()
+	n += raxUsage(nodes)
+	for _, g := range s.Groups {
+		n += memStreamCG + raxUsage(len(g.PEL)) + memNACK*int64(len(g.PEL))
+		for _, c := range g.Consumers {
+			n += memConsumer + int64(len(c.Name)) + raxUsage(len(c.PEL))
+		}
+	}
+	return n
+}
