@@ -172,13 +172,19 @@ var skiplistNodeAvg = func() float64 {
 	return e
 }()
 
-// raxUsage is streamRadixTreeMemoryUsage for a rax of n 16-byte keys; the
-// node count is approximated as 2 per key (a compressed path plus a leaf).
-func raxUsage(n int) int64 {
-	if n == 0 {
-		return memRax
+// raxUsage is streamRadixTreeMemoryUsage (7.0) for a rax of n 16-byte
+// keys: 7.0 overwrites its sizeof(rax) term, so it is 16 per key plus 244
+// per node. The node count is approximated: 1 for an empty rax, 2 for one
+// key, about half2/2 per key beyond (shared ID prefixes branch: 2.5 fits
+// the node rax of the 7.0 corpus, 2 the consumer-group PELs).
+func raxUsage(n int, half2 int64) int64 {
+	nodes := int64(1)
+	switch {
+	case n == 1:
+		nodes = 2
+	case n > 1:
+		nodes = (int64(n)*half2 + 1) / 2
 	}
-	nodes := int64(2 * n)
 	return int64(n)*16 + nodes*(memRaxNode+8*30)
 }
 
@@ -317,8 +323,33 @@ func streamMem(s *rdb.Stream) int64 {
 	}
 	var baseMs uint64
 	var baseSeq uint64
-	for _, e := range s.Entries {
-		if count >= streamNodeMaxEntries || (count > 0 && lpsz >= streamNodeMaxBytes) {
+	entrySize := func(e *rdb.StreamEntry) int64 {
+		same := len(master) == len(e.Fields)
+		for i := range e.Fields {
+			if !same {
+				break
+			}
+			if string(master[i].Field) != string(e.Fields[i].Field) {
+				same = false
+			}
+		}
+		sz := lpIntEntrySize(2) + lpIntEntrySize(int64(e.ID.Ms-baseMs)) + lpIntEntrySize(int64(e.ID.Seq-baseSeq))
+		if !same {
+			sz += lpIntEntrySize(int64(len(e.Fields)))
+		}
+		for _, f := range e.Fields {
+			if !same {
+				sz += lpEntrySize(f.Field)
+			}
+			sz += lpEntrySize(f.Value)
+		}
+		return sz + lpIntEntrySize(int64(len(e.Fields)+3))
+	}
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		// streamAppendItem starts a new node when the entry would
+		// reach stream-node-max-bytes or the node is full.
+		if count > 0 && (count >= streamNodeMaxEntries || lpsz+entrySize(e) >= streamNodeMaxBytes) {
 			flush()
 		}
 		if count == 0 {
@@ -330,34 +361,15 @@ func streamMem(s *rdb.Stream) int64 {
 				lpsz += lpEntrySize(f.Field)
 			}
 		}
-		same := len(master) == len(e.Fields)
-		for i := range e.Fields {
-			if !same {
-				break
-			}
-			if string(master[i].Field) != string(e.Fields[i].Field) {
-				same = false
-			}
-		}
-		lpsz += lpIntEntrySize(2) + lpIntEntrySize(int64(e.ID.Ms-baseMs)) + lpIntEntrySize(int64(e.ID.Seq-baseSeq))
-		if !same {
-			lpsz += lpIntEntrySize(int64(len(e.Fields)))
-		}
-		for _, f := range e.Fields {
-			if !same {
-				lpsz += lpEntrySize(f.Field)
-			}
-			lpsz += lpEntrySize(f.Value)
-		}
-		lpsz += lpIntEntrySize(int64(len(e.Fields) + 3))
+		lpsz += entrySize(e)
 		count++
 	}
 	flush()
-	n += raxUsage(nodes)
+	n += raxUsage(nodes, 5)
 	for _, g := range s.Groups {
-		n += memStreamCG + raxUsage(len(g.PEL)) + memNACK*int64(len(g.PEL))
+		n += memStreamCG + raxUsage(len(g.PEL), 4) + memNACK*int64(len(g.PEL))
 		for _, c := range g.Consumers {
-			n += memConsumer + int64(len(c.Name)) + raxUsage(len(c.PEL))
+			n += memConsumer + int64(len(c.Name)) + raxUsage(len(c.PEL), 4)
 		}
 	}
 	return n
