@@ -37,8 +37,13 @@ const (
 	streamNodeMaxBytes     = 4096
 )
 
-// mallocSize rounds n up to a jemalloc size class: 8, 16, 24, 32, 48, 64,
-// then four classes per power of two (80, 96, 112, 128, 160, ...).
+// mallocSize rounds n up to a jemalloc size class: 8, 16, 32, 48, 64, then
+// four classes per power of two (80, 96, 112, 128, 160, ...). That is
+// jemalloc's default 16-byte quantum, as in Debian's redis-server (system
+// jemalloc 5.3.0), which MEMORY USAGE was checked against: it has no 24
+// class (a 17..32 byte allocation reports 32). Redis's bundled jemalloc
+// (--with-lg-quantum=3) also has 24, 40 and 56, so small keys there can
+// be up to 8 bytes per allocation smaller than this estimate.
 func mallocSize(n int64) int64 {
 	switch {
 	case n <= 0:
@@ -47,8 +52,6 @@ func mallocSize(n int64) int64 {
 		return 8
 	case n <= 16:
 		return 16
-	case n <= 24:
-		return 24
 	case n <= 32:
 		return 32
 	case n <= 48:
