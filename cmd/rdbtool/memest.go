@@ -17,7 +17,7 @@ const (
 	memDictEntry = 24 // sizeof(dictEntry)
 	memDict      = 56 // sizeof(dict), 7.0
 	memQuicklist = 40 // sizeof(quicklist)
-	memQLNode    = 32 // sizeof(quicklistNode)
+	memQLNode    = 40 // sizeof(quicklistNode): 4 words + 4 bytes of bitfields, padded
 	memZset      = 16 // sizeof(zset)
 	memZSkiplist = 32 // sizeof(zskiplist)
 	memStream    = 80 // sizeof(stream)

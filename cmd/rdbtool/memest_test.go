@@ -33,7 +33,7 @@ func TestMemEstimateHand(t *testing.T) {
 		{"intset", &rdb.Set{Members: [][]byte{[]byte("1"), []byte("2")}}, 16 + 16},                         // 8+2*2=12 -> 16
 		{"hash-lp", &rdb.Hash{Fields: []rdb.HashField{{Field: []byte("a"), Value: []byte("1")}}}, 16 + 16}, // 7+3+2=12 -> 16
 		{"set-ht", &rdb.Set{Members: [][]byte{[]byte("a")}}, 16 + 56 + 4*8 + 24 + 8},
-		{"list", &rdb.List{Elems: [][]byte{[]byte("a")}}, 16 + 40 + 32 + 16}, // lp 7+3=10 -> 16
+		{"list", &rdb.List{Elems: [][]byte{[]byte("a")}}, 16 + 40 + 40 + 16}, // lp 7+3=10 -> 16
 	} {
 		if got := memEstimate([]byte("k"), c.v); got != keyOverhead+c.want {
 			t.Errorf("%s: memEstimate = %d, want %d", c.name, got, keyOverhead+c.want)
