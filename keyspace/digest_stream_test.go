@@ -158,7 +158,9 @@ func TestDigestRDBCorpus(t *testing.T) {
 func TestDigestRDBEdges(t *testing.T) {
 	b := func(s string) []byte { return []byte(s) }
 	zm := func(m string, score float64) rdb.ZMember { return rdb.ZMember{Member: b(m), Score: score} }
-	hf := func(f, v string, exp int64) rdb.HashField { return rdb.HashField{Field: b(f), Value: b(v), ExpireAtMs: exp} }
+	hf := func(f, v string, exp int64) rdb.HashField {
+		return rdb.HashField{Field: b(f), Value: b(v), ExpireAtMs: exp}
+	}
 	type rec struct {
 		db  uint64
 		key string
