@@ -72,20 +72,29 @@ func (s *Store) popList(key []byte, o *Object, left bool, n int64) {
 	s.deleteIfEmpty(key, o)
 }
 
-func cmdPop(s *Store, args [][]byte) error {
+// popCount parses the optional COUNT of LPOP/RPOP, SPOP and ZPOPMIN/MAX
+// (args[2]): default 1, negative counts rejected as Redis does.
+func popCount(args [][]byte) (int64, error) {
 	if len(args) > 3 {
-		return ErrSyntax
+		return 0, ErrSyntax
 	}
-	n := int64(1)
-	if len(args) == 3 {
-		v, err := parseInt(args[2])
-		if err != nil {
-			return err
-		}
-		if v < 0 {
-			return ErrOutOfRange
-		}
-		n = v
+	if len(args) < 3 {
+		return 1, nil
+	}
+	v, err := parseInt(args[2])
+	if err != nil {
+		return 0, err
+	}
+	if v < 0 {
+		return 0, ErrOutOfRange
+	}
+	return v, nil
+}
+
+func cmdPop(s *Store, args [][]byte) error {
+	n, err := popCount(args)
+	if err != nil {
+		return err
 	}
 	o, err := s.lookupKind(args[1], rdb.KindList)
 	if err != nil || o == nil {

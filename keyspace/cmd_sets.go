@@ -71,19 +71,9 @@ func cmdSMove(s *Store, args [][]byte) error {
 
 // cmdSPop is deterministic only when every member is popped.
 func cmdSPop(s *Store, args [][]byte) error {
-	if len(args) > 3 {
-		return ErrSyntax
-	}
-	count := int64(1)
-	if len(args) == 3 {
-		v, err := parseInt(args[2])
-		if err != nil {
-			return err
-		}
-		if v < 0 {
-			return ErrOutOfRange
-		}
-		count = v
+	count, err := popCount(args)
+	if err != nil {
+		return err
 	}
 	o, err := s.lookupKind(args[1], rdb.KindSet)
 	if err != nil || o == nil || count == 0 {

@@ -363,19 +363,9 @@ func (s *Store) popZ(key []byte, o *Object, min bool, n int64) {
 }
 
 func cmdZPop(s *Store, args [][]byte) error {
-	if len(args) > 3 {
-		return ErrSyntax
-	}
-	n := int64(1)
-	if len(args) == 3 {
-		v, err := parseInt(args[2])
-		if err != nil {
-			return err
-		}
-		if v < 0 {
-			return ErrOutOfRange
-		}
-		n = v
+	n, err := popCount(args)
+	if err != nil {
+		return err
 	}
 	o, err := s.lookupKind(args[1], rdb.KindZSet)
 	if err != nil || o == nil {
