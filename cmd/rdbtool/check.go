@@ -549,8 +549,25 @@ func (r *checkReport) appendJSON(b []byte) []byte {
 		b = cli.AppendString(b, p.What)
 		b = append(b, '}')
 	}
-	b = append(b, `],"lost_keys":[`...)
-	for i, k := range r.LostKeys {
+	b = append(b, `],"lost_keys":`...)
+	b = appendKeyProblems(b, r.LostKeys)
+	b = append(b, `,"unreadable_ranges":`...)
+	b = appendRanges(b, r.Unreadable)
+	b = append(b, `,"warnings":[`...)
+	for i, w := range r.Warnings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = cli.AppendString(b, w)
+	}
+	return append(b, "]}\n"...)
+}
+
+// appendKeyProblems appends keys lost to damage as a JSON array of
+// {"offset","key","what"} (check's lost_keys, fix's dropped_keys).
+func appendKeyProblems(b []byte, keys []checkProblem) []byte {
+	b = append(b, '[')
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -562,19 +579,21 @@ func (r *checkReport) appendJSON(b []byte) []byte {
 		b = cli.AppendString(b, k.What)
 		b = append(b, '}')
 	}
-	b = append(b, `],"unreadable_ranges":[`...)
-	for i, u := range r.Unreadable {
+	return append(b, ']')
+}
+
+// appendRanges appends byte ranges as a JSON array of [start,end] pairs.
+func appendRanges(b []byte, ranges [][2]int64) []byte {
+	b = append(b, '[')
+	for i, r := range ranges {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = fmt.Appendf(b, "[%d,%d]", u[0], u[1])
+		b = append(b, '[')
+		b = strconv.AppendInt(b, r[0], 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, r[1], 10)
+		b = append(b, ']')
 	}
-	b = append(b, `],"warnings":[`...)
-	for i, w := range r.Warnings {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = cli.AppendString(b, w)
-	}
-	return append(b, "]}\n"...)
+	return append(b, ']')
 }

@@ -93,31 +93,11 @@ func writeSalvageReport(o *checkOptions, res *salvage, dst string) error {
 		b = strconv.AppendInt(b, int64(res.Version), 10)
 		b = append(b, `,"kept_keys":`...)
 		b = strconv.AppendInt(b, res.Kept, 10)
-		b = append(b, `,"dropped_keys":[`...)
-		for i, k := range res.DroppedKeys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"offset":`...)
-			b = strconv.AppendInt(b, k.Offset, 10)
-			b = append(b, `,"key":`...)
-			b = cli.AppendBytes(b, k.Key)
-			b = append(b, `,"what":`...)
-			b = cli.AppendString(b, k.What)
-			b = append(b, '}')
-		}
-		b = append(b, `],"dropped_ranges":[`...)
-		for i, r := range res.Dropped {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '[')
-			b = strconv.AppendInt(b, r[0], 10)
-			b = append(b, ',')
-			b = strconv.AppendInt(b, r[1], 10)
-			b = append(b, ']')
-		}
-		b = append(b, `],"problems":[`...)
+		b = append(b, `,"dropped_keys":`...)
+		b = appendKeyProblems(b, res.DroppedKeys)
+		b = append(b, `,"dropped_ranges":`...)
+		b = appendRanges(b, res.Dropped)
+		b = append(b, `,"problems":[`...)
 		for i, p := range res.Problems {
 			if i > 0 {
 				b = append(b, ',')
