@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,10 +89,10 @@ func redisLoads(t *testing.T, bin, text string, files []string) (bool, string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out bytes.Buffer
+	out := &lockedBuffer{}
 	cmd := exec.CommandContext(ctx, bin, "--port", "0", "--dir", dir, "--save", "", "--appendonly", "yes",
 		"--appenddirname", "appendonlydir", "--logfile", "", "--unixsocket", filepath.Join(dir, "s"))
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,4 +116,22 @@ func redisLoads(t *testing.T, bin, text string, files []string) (bool, string) {
 			}
 		}
 	}
+}
+
+// lockedBuffer is written by exec's copying goroutine while the test polls it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
