@@ -116,7 +116,9 @@ func replayFile(ctx context.Context, path string, s *Store, opt *ReplayOptions, 
 	defer f.Close()
 	cr := &countingReader{r: f}
 	br := bufio.NewReaderSize(cr, 256<<10)
-	rr := resp.NewReader(br, &resp.ReaderOptions{Limits: opt.Limits})
+	// Reuse: arguments alias the reader's buffer until the next command;
+	// Apply copies whatever it keeps (values, queued MULTI commands).
+	rr := resp.NewReader(br, &resp.ReaderOptions{Limits: opt.Limits, Reuse: true})
 	fr := ReplayFile{Path: path}
 	defer func() {
 		fr.Size = rr.Offset()

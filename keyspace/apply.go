@@ -130,50 +130,89 @@ func (s *Store) Apply(args [][]byte) error {
 	if len(args) == 0 {
 		return &CommandError{Name: "", Offset: -1, Err: ErrUnknownCommand}
 	}
-	name := strings.ToUpper(string(args[0]))
-	fail := func(err error) error { return &CommandError{Name: name, Offset: -1, Err: err} }
-	switch name {
-	case "MULTI":
-		if s.tx != nil {
-			return fail(ErrNested)
-		}
-		s.tx = &txQueue{}
-		return nil
-	case "EXEC":
-		if s.tx == nil {
-			return fail(ErrExecWithout)
-		}
-		q := s.tx.cmds
-		s.tx = nil
-		var first error
-		for _, c := range q {
-			if err := s.run(c); err != nil && first == nil {
-				first = err
+	var buf [maxNameLen]byte
+	name, ok := upperName(&buf, args[0])
+	if ok {
+		switch string(name) {
+		case "MULTI":
+			if s.tx != nil {
+				return nameError(args[0], ErrNested)
 			}
+			s.tx = &txQueue{}
+			return nil
+		case "EXEC":
+			if s.tx == nil {
+				return nameError(args[0], ErrExecWithout)
+			}
+			q := s.tx.cmds
+			s.tx = nil
+			var first error
+			for _, c := range q {
+				if err := s.run(c); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
+		case "DISCARD":
+			if s.tx == nil {
+				return nameError(args[0], errors.New("DISCARD without MULTI"))
+			}
+			s.tx = nil
+			return nil
 		}
-		return first
-	case "DISCARD":
-		if s.tx == nil {
-			return fail(errors.New("DISCARD without MULTI"))
-		}
-		s.tx = nil
-		return nil
 	}
 	if s.tx != nil {
 		if _, err := lookupCommand(name, args); err != nil {
-			return fail(err)
+			return nameError(args[0], err)
 		}
+		// Arguments may alias the caller's buffer (resp.Reader in Reuse
+		// mode): a queued command keeps its own copy.
+		n := 0
+		for _, a := range args {
+			n += len(a)
+		}
+		buf := make([]byte, 0, n)
 		cp := make([][]byte, len(args))
-		copy(cp, args)
+		for i, a := range args {
+			at := len(buf)
+			buf = append(buf, a...)
+			cp[i] = buf[at:len(buf):len(buf)]
+		}
 		s.tx.cmds = append(s.tx.cmds, cp)
 		return nil
 	}
 	return s.run(args)
 }
 
-// lookupCommand finds a command's spec and checks its arity.
-func lookupCommand(name string, args [][]byte) (cmdSpec, error) {
-	spec, ok := commands[name]
+// maxNameLen bounds the command names looked up in the table; longer names
+// are unknown. The longest registered name is well below it.
+const maxNameLen = 32
+
+// upperName upper-cases name (ASCII, like Redis' strcasecmp) into buf
+// without allocating; it returns nil, false when name is too long to be a
+// known command.
+func upperName(buf *[maxNameLen]byte, name []byte) ([]byte, bool) {
+	if len(name) > maxNameLen {
+		return nil, false
+	}
+	for i, c := range name {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(name)], true
+}
+
+// nameError is a *CommandError for the command named raw (any case).
+func nameError(raw []byte, err error) error {
+	return &CommandError{Name: strings.ToUpper(string(raw)), Offset: -1, Err: err}
+}
+
+// lookupCommand finds a command's spec and checks its arity. name is the
+// upper-cased args[0] (nil when too long to be a command).
+func lookupCommand(name []byte, args [][]byte) (cmdSpec, error) {
+	spec, ok := commands[string(name)]
 	if !ok {
 		return spec, ErrUnknownCommand
 	}
@@ -184,7 +223,7 @@ func lookupCommand(name string, args [][]byte) (cmdSpec, error) {
 		if len(args) < 2 {
 			return spec, ErrArity
 		}
-		sub, ok := subcommands[name+" "+strings.ToUpper(string(args[1]))]
+		sub, ok := subcommands[string(name)+" "+strings.ToUpper(string(args[1]))]
 		if !ok {
 			return spec, ErrUnknownCommand
 		}
@@ -204,13 +243,14 @@ func arityOK(arity, n int) bool {
 }
 
 func (s *Store) run(args [][]byte) error {
-	name := strings.ToUpper(string(args[0]))
+	var buf [maxNameLen]byte
+	name, _ := upperName(&buf, args[0])
 	spec, err := lookupCommand(name, args)
 	if err == nil {
 		err = spec.fn(s, args)
 	}
 	if err != nil {
-		return &CommandError{Name: name, Offset: -1, Err: err}
+		return nameError(args[0], err)
 	}
 	return nil
 }

@@ -31,19 +31,18 @@ func init() {
 }
 
 func cmdPush(s *Store, args [][]byte) error {
-	name := string(bytes.ToUpper(args[0]))
 	o, err := s.lookupKind(args[1], rdb.KindList)
 	if err != nil {
 		return err
 	}
 	if o == nil {
-		if name == "LPUSHX" || name == "RPUSHX" {
+		if eq(args[0], "LPUSHX") || eq(args[0], "RPUSHX") {
 			return nil
 		}
 		o, _ = s.lookupOrCreate(args[1], rdb.KindList)
 	}
 	elems := args[2:]
-	if name[0] == 'R' {
+	if args[0][0] == 'R' || args[0][0] == 'r' {
 		for _, e := range elems {
 			o.List = append(o.List, clone(e))
 		}

@@ -130,7 +130,7 @@ func (s *Store) scriptCommand(args [][]byte) (any, error) {
 		}
 		return rd.fn(s, args)
 	}
-	if _, err := lookupCommand(name, args); err != nil {
+	if _, err := lookupCommand([]byte(name), args); err != nil {
 		switch {
 		case errors.Is(err, ErrUnknownCommand):
 			return nil, errScriptUnknown
