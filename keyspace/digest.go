@@ -56,9 +56,17 @@ type digest [sha1.Size]byte
 // xor does D ^= SHA1(data).
 func (d *digest) xor(data []byte) {
 	h := sha1.Sum(data)
-	for i := range d {
-		d[i] ^= h[i]
-	}
+	d.xorSum(&h)
+}
+
+// xorSum does D ^= sum, where sum is SHA1 of some data.
+func (d *digest) xorSum(sum *[sha1.Size]byte) {
+	a := binary.LittleEndian.Uint64(d[0:]) ^ binary.LittleEndian.Uint64(sum[0:])
+	b := binary.LittleEndian.Uint64(d[8:]) ^ binary.LittleEndian.Uint64(sum[8:])
+	c := binary.LittleEndian.Uint32(d[16:]) ^ binary.LittleEndian.Uint32(sum[16:])
+	binary.LittleEndian.PutUint64(d[0:], a)
+	binary.LittleEndian.PutUint64(d[8:], b)
+	binary.LittleEndian.PutUint32(d[16:], c)
 }
 
 // mix does D = SHA1(D ^ SHA1(data)); order-sensitive.
@@ -66,6 +74,27 @@ func (d *digest) mix(data []byte) {
 	d.xor(data)
 	*d = sha1.Sum(d[:])
 }
+
+// mixSum is mix with SHA1(data) already computed.
+func (d *digest) mixSum(sum *[sha1.Size]byte) {
+	d.xorSum(sum)
+	*d = sha1.Sum(d[:])
+}
+
+// Every value digest starts with its type and may end with the TTL
+// markers, so their SHA-1s are computed once.
+var (
+	kindSums = func() (s [rdb.KindStream + 1][sha1.Size]byte) {
+		for k := range s {
+			var typ [4]byte
+			binary.BigEndian.PutUint32(typ[:], rdb.Kind(k).DigestType())
+			s[k] = sha1.Sum(typ[:])
+		}
+		return s
+	}()
+	expireSum  = sha1.Sum([]byte("!!expire!!"))
+	hexpireSum = sha1.Sum([]byte("!!hexpire!!"))
+)
 
 func (d *digest) mixString(s string) { d.mix([]byte(s)) }
 
@@ -161,6 +190,10 @@ func valueDigest(d *digest, o *Object, r digestRules) {
 
 // digestType starts a value digest: D = mix(D, uint32_be(objtype)).
 func digestType(d *digest, k rdb.Kind) {
+	if int(k) < len(kindSums) {
+		d.mixSum(&kindSums[k])
+		return
+	}
 	var typ [4]byte
 	binary.BigEndian.PutUint32(typ[:], k.DigestType())
 	d.mix(typ[:])
@@ -169,7 +202,7 @@ func digestType(d *digest, k rdb.Kind) {
 // digestExpire ends a value digest with the TTL marker.
 func digestExpire(d *digest, hasTTL bool) {
 	if hasTTL {
-		d.xor([]byte("!!expire!!"))
+		d.xorSum(&expireSum)
 	}
 }
 
@@ -193,7 +226,7 @@ func digestHashField(d *digest, f, v []byte, hasTTL bool, r digestRules) {
 	e.mix(f)
 	e.mix(v)
 	if r.hexpire && hasTTL {
-		e.xor([]byte("!!hexpire!!"))
+		e.xorSum(&hexpireSum)
 	}
 	d.xor(e[:])
 }

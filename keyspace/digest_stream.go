@@ -1,12 +1,11 @@
 package keyspace
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"runtime"
 	"slices"
 
 	"github.com/persistkit/persistkit/format/rdb"
@@ -25,8 +24,9 @@ type DigestRDBOptions struct {
 	// neither the digest nor the duplicate-key test).
 	DropExpired bool
 	// PerKey, when set, receives DEBUG DIGEST-VALUE of every key that
-	// contributes to the digest, in file order. key is valid only during the
-	// call. A non-nil error stops DigestRDB and is returned.
+	// contributes to the digest, in file order, one call at a time but
+	// possibly on a goroutine DigestRDB started. key is valid only during
+	// the call. A non-nil error stops DigestRDB and is returned.
 	PerKey func(db int, key []byte, digest [20]byte) error
 	// Progress, when set, is called with the input offset now and then and
 	// once at the end.
@@ -45,6 +45,20 @@ type DigestResult struct {
 	Digest [20]byte
 	// Keys is the number of keys that contributed.
 	Keys int
+	// DBs describes each db as a [Store] loaded with the same options would
+	// hold it, so keys expired at NowMs but kept (DropExpired off) count
+	// here though not in Keys.
+	DBs [NumDBs]DigestDBStats
+	// Aux holds the AUX fields in file order, as [LoadRDB] sets [Store.Aux].
+	Aux []*rdb.Aux
+}
+
+// DigestDBStats counts the keys of one db.
+type DigestDBStats struct {
+	Keys    int // keys held
+	Expires int // keys with a TTL
+	// Kinds counts the keys per type, indexed by [rdb.Kind].
+	Kinds [rdb.KindStream + 1]int
 }
 
 // DigestRDB computes DEBUG DIGEST of an RDB stream while decoding it, entry
@@ -54,127 +68,139 @@ type DigestResult struct {
 // DEBUG DIGEST xors per-key digests within each db, so one 20-byte
 // accumulator per db is enough. Memory is bounded by the largest value plus,
 // for the duplicate-key test LoadRDB does, one 128-bit key hash per loaded
-// key (about 20-40 bytes per key in a Go map). The hashes are keyed with a
-// random seed, so a crafted file cannot make two different keys collide
-// except by chance (2^-128 per pair).
+// key (about 20-40 bytes per key in a Go map); see [keySet].
+//
+// When GOMAXPROCS is above 1 the SHA-1 work, which dominates on files of
+// collections, runs on GOMAXPROCS goroutines (one with PerKey, to keep file
+// order) while this one decodes; the decoder runs at most a few batches of
+// keys (a few MiB of input) ahead. DigestRDB returns after they finished.
+// Errors stay those of a sequential run: a PerKey error about a key comes
+// before any decoding error found after that key.
 func DigestRDB(ctx context.Context, r io.Reader, opt *DigestRDBOptions) (*DigestResult, error) {
+	workers := runtime.GOMAXPROCS(0)
+	switch {
+	case workers == 1:
+		workers = 0
+	case opt != nil && opt.PerKey != nil:
+		workers = 1 // PerKey calls in file order
+	}
+	return digestRDB(ctx, r, opt, workers)
+}
+
+// digestRDB is DigestRDB with the hashing on that many goroutines (0: on
+// this one).
+func digestRDB(ctx context.Context, r io.Reader, opt *DigestRDBOptions, workers int) (*DigestResult, error) {
 	if opt == nil {
 		opt = &DigestRDBOptions{}
 	}
-	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Limits: opt.Limits, Deep: opt.Deep, Warn: opt.Warn})
-	sd := &streamDigest{
-		opt:   opt,
-		r:     DigestOptions{RedisVersion: opt.RedisVersion}.rules(),
-		drop:  opt.DropExpired && opt.NowMs != 0,
-		seed0: maphash.MakeSeed(),
-		seed1: maphash.MakeSeed(),
+	drop := opt.DropExpired && opt.NowMs != 0
+	sc := &digestScan{
+		opt:  opt,
+		drop: drop,
+		dec:  rdb.NewDecoder(r, &rdb.DecodeOptions{Limits: opt.Limits, Deep: opt.Deep, Warn: opt.Warn}),
+		keys: newKeySet(),
+		res:  &DigestResult{},
 	}
+	rules := DigestOptions{RedisVersion: opt.RedisVersion}.rules()
+	sc.pipe = newHashPipe(func() *keyHasher {
+		return &keyHasher{r: rules, nowMs: opt.NowMs, drop: drop, unique: opt.Deep, perKey: opt.PerKey}
+	}, workers)
+	err := sc.scan(ctx)
+	// The hashing goroutines only fail on keys decoded before whatever
+	// stopped the scan, so their error comes first.
+	if perr := sc.pipe.finish(); perr != nil {
+		return nil, perr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opt.Progress != nil {
+		opt.Progress(sc.dec.Offset())
+	}
+	sc.pipe.fold(sc.res)
+	return sc.res, nil
+}
+
+// digestScan is the decoding side of DigestRDB: it does LoadRDB's checks
+// and hands the keys that count to a [hashPipe].
+type digestScan struct {
+	opt  *DigestRDBOptions
+	drop bool
+	dec  *rdb.Decoder
+	keys *keySet
+	pipe *hashPipe
+	res  *DigestResult
+
+	ds  distinctSet // for hashes with expired fields
+	idx []int
+}
+
+func (sc *digestScan) scan(ctx context.Context) error {
 	functions := map[string]struct{}{}
 	for n := 0; ; n++ {
 		if n%progressEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
-			if opt.Progress != nil && n > 0 {
-				opt.Progress(dec.Offset())
+			if sc.opt.Progress != nil && n > 0 {
+				sc.opt.Progress(sc.dec.Offset())
 			}
 		}
-		rec, err := dec.Next()
+		rec, err := sc.dec.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// The same checks as LoadRDB; AUX and module aux data do not
 		// affect the digest.
 		switch rec := rec.(type) {
+		case *rdb.Aux:
+			sc.res.Aux = append(sc.res.Aux, rec)
 		case *rdb.Function:
 			name, err := FunctionLibraryName(rec.Code)
 			if err != nil {
-				return nil, &rdb.FormatError{Offset: rec.Offset, Context: "function library", Err: err}
+				return &rdb.FormatError{Offset: rec.Offset, Context: "function library", Err: err}
 			}
 			if _, dup := functions[name]; dup {
-				return nil, &rdb.FormatError{Offset: rec.Offset, Context: "function library " + name,
+				return &rdb.FormatError{Offset: rec.Offset, Context: "function library " + name,
 					Err: fmt.Errorf("%w: %w library", rdb.ErrCorrupt, ErrDuplicate)}
 			}
 			functions[name] = struct{}{}
 		case *rdb.SelectDB:
 			if rec.DB >= NumDBs {
-				return nil, &rdb.FormatError{Offset: rec.Offset, Context: "select db",
+				return &rdb.FormatError{Offset: rec.Offset, Context: "select db",
 					Err: fmt.Errorf("%w: db %d out of range (databases %d)", rdb.ErrUnsupported, rec.DB, NumDBs)}
 			}
 		case *rdb.Entry:
-			if err := sd.entry(dec, rec); err != nil {
-				return nil, err
+			if err := sc.entry(rec); err != nil {
+				return err
 			}
 		}
 	}
-	if opt.Progress != nil {
-		opt.Progress(dec.Offset())
-	}
-	return sd.result(), nil
 }
 
-// keyHash is a seeded 128-bit hash of a key name.
-type keyHash [2]uint64
-
-// streamDigest is the state of DigestRDB.
-type streamDigest struct {
-	opt          *DigestRDBOptions
-	r            digestRules
-	drop         bool
-	seed0, seed1 maphash.Seed
-
-	seen [NumDBs]map[keyHash]struct{} // keys loaded so far, for ErrDuplicate
-	acc  [NumDBs]digest               // xor of SHA1(key digest) per db
-	keys [NumDBs]int                  // keys digested per db
-
-	idx []int  // scratch: indexes of the distinct set/zset/hash elements
-	buf []byte // scratch: zset score text
-}
-
-// result is Store.Digest's composition: for each non-empty db in ascending
-// order mix its index, then xor its keys (xor commutes, so the per-db
-// accumulators can be folded in at the end).
-func (sd *streamDigest) result() *DigestResult {
-	res := &DigestResult{}
-	var f digest
-	for db := range NumDBs {
-		if sd.keys[db] == 0 {
-			continue
-		}
-		var idx [4]byte
-		binary.BigEndian.PutUint32(idx[:], uint32(db))
-		f.mix(idx[:])
-		for i := range f {
-			f[i] ^= sd.acc[db][i]
-		}
-		res.Keys += sd.keys[db]
-	}
-	res.Digest = f
-	return res
-}
-
-// entry is loadEntry followed by the digest of the key, if it counts.
-func (sd *streamDigest) entry(dec *rdb.Decoder, e *rdb.Entry) error {
+// entry is loadEntry: it decodes the value, decides whether the key is
+// loaded, and queues its digest if it counts.
+func (sc *digestScan) entry(e *rdb.Entry) error {
 	if e.DB >= NumDBs {
 		return &rdb.FormatError{Offset: e.Offset, Key: e.Key, Context: "key",
 			Err: fmt.Errorf("%w: db %d out of range (databases %d)", rdb.ErrUnsupported, e.DB, NumDBs)}
 	}
 	db := int(e.DB)
-	h := keyHash{maphash.Bytes(sd.seed0, e.Key), maphash.Bytes(sd.seed1, e.Key)}
-	if _, dup := sd.seen[db][h]; dup {
+	if sc.keys.has(db, e.Key) {
 		return &rdb.FormatError{Offset: e.Offset, Key: e.Key, Context: "key",
 			Err: fmt.Errorf("%w: %w key", rdb.ErrCorrupt, ErrDuplicate)}
 	}
-	v, err := dec.Value()
+	v, err := sc.dec.Value()
 	if err != nil {
 		return err
 	}
 	// Streams, modules and anything unexpected go through the Object path
 	// (no copying involved), which also yields LoadRDB's error.
 	var o *Object
+	kind := v.Kind()
 	switch v.(type) {
 	case *rdb.String, *rdb.List, *rdb.Set, *rdb.ZSet, *rdb.Hash:
 	default:
@@ -183,131 +209,86 @@ func (sd *streamDigest) entry(dec *rdb.Decoder, e *rdb.Entry) error {
 		}
 		o.ExpireAtMs = e.ExpireAtMs
 		o.Encoding = e.Encoding
+		kind = o.Kind
 	}
 	hasTTL := e.ExpireAtMs >= 0
-	expired := sd.opt.NowMs != 0 && hasTTL && e.ExpireAtMs < sd.opt.NowMs
-	if sd.drop && expired {
+	expired := sc.opt.NowMs != 0 && hasTTL && e.ExpireAtMs < sc.opt.NowMs
+	if sc.drop && expired {
 		return nil
 	}
-	if o == nil && sd.prepare(e, v) == 0 {
+	if o == nil && sc.empty(v) {
 		return nil // empty collection: skipped by the loader
 	}
-	if sd.seen[db] == nil {
-		sd.seen[db] = map[keyHash]struct{}{}
+	sc.keys.add(db, e.Key)
+	st := &sc.res.DBs[db]
+	st.Keys++
+	if hasTTL {
+		st.Expires++
 	}
-	sd.seen[db][h] = struct{}{}
+	if int(kind) < len(st.Kinds) {
+		st.Kinds[kind]++
+	}
 	if expired {
 		return nil // loaded, but Store.Digest leaves it out
 	}
-
-	var kd digest
-	kd.mix(e.Key)
-	sd.valueDigest(&kd, e, v, o)
-	sd.acc[db].xor(kd[:])
-	sd.keys[db]++
-	if sd.opt.PerKey != nil {
-		var vd digest
-		sd.valueDigest(&vd, e, v, o)
-		return sd.opt.PerKey(db, e.Key, vd)
-	}
-	return nil
+	return sc.pipe.add(digestJob{e: e, v: v, o: o}, sc.dec.Offset())
 }
 
-// prepare does what converting v to an Object and loadEntry's hash-field
-// drop do to a collection: sets, zsets and hashes keep one element per
-// member (the last one, as map assignment does), and expired hash fields go
-// when dropping. It leaves the surviving indexes in sd.idx and returns how
-// many elements the value has (strings count 1).
-func (sd *streamDigest) prepare(e *rdb.Entry, v rdb.Value) int {
-	switch v := v.(type) {
-	case *rdb.List:
-		return len(v.Elems)
-	case *rdb.Set:
-		if e.Encoding == rdb.EncIntset {
-			// The decoder checked the intset is strictly ascending.
-			sd.idx = appendRange(sd.idx[:0], len(v.Members))
-			return len(sd.idx)
-		}
-		return len(sd.distinct(len(v.Members), func(i int) []byte { return v.Members[i] }))
-	case *rdb.ZSet:
-		return len(sd.distinct(len(v.Members), func(i int) []byte { return v.Members[i].Member }))
-	case *rdb.Hash:
-		idx := sd.distinct(len(v.Fields), func(i int) []byte { return v.Fields[i].Field })
-		if sd.drop {
-			// Redis 7.4+ drops hash fields already expired at load time.
-			idx = slices.DeleteFunc(idx, func(i int) bool {
-				t := v.Fields[i].ExpireAtMs
-				return t != 0 && t < sd.opt.NowMs
-			})
-			sd.idx = idx
-		}
-		return len(idx)
+// empty says whether the loader skips v as an empty collection, after
+// dropping expired hash fields.
+func (sc *digestScan) empty(v rdb.Value) bool {
+	h, ok := v.(*rdb.Hash)
+	if !ok || !sc.drop || !slices.ContainsFunc(h.Fields, sc.fieldExpired) {
+		return rdb.IsEmpty(v)
 	}
-	return 1
+	// Exactly as the Store: the last of repeated fields is the one kept,
+	// and then dropped if expired.
+	sc.idx = sc.ds.last(sc.idx[:0], len(h.Fields), func(i int) []byte { return h.Fields[i].Field })
+	for _, i := range sc.idx {
+		if !sc.fieldExpired(h.Fields[i]) {
+			return false
+		}
+	}
+	return true
 }
 
-func appendRange(dst []int, n int) []int {
-	for i := range n {
-		dst = append(dst, i)
-	}
-	return dst
+// fieldExpired says whether a hash field's TTL passed before NowMs
+// (Redis 7.4+ drops such fields at load time).
+func (sc *digestScan) fieldExpired(f rdb.HashField) bool {
+	return f.ExpireAtMs != 0 && f.ExpireAtMs < sc.opt.NowMs
 }
 
-// distinct sets sd.idx to the index of the last occurrence of each distinct
-// name among n elements (in name order) and returns it. Duplicates only occur
-// in corrupt files, but a Store keeps one of them and so must the digest
-// (xoring both would cancel them out).
-func (sd *streamDigest) distinct(n int, name func(i int) []byte) []int {
-	idx := appendRange(sd.idx[:0], n)
-	if n > 1 {
-		slices.SortStableFunc(idx, func(a, b int) int { return bytes.Compare(name(a), name(b)) })
-		out := idx[:0]
-		for k, i := range idx {
-			if k+1 < len(idx) && bytes.Equal(name(i), name(idx[k+1])) {
-				continue // a later duplicate overrides this one
-			}
-			out = append(out, i)
-		}
-		idx = out
-	}
-	sd.idx = idx
-	return idx
+// keyHash is a seeded 128-bit hash of a key name.
+type keyHash [2]uint64
+
+// keySet is DigestRDB's duplicate-key test (rdbLoad refuses a key it
+// already holds): the keys loaded so far, per db, as seeded 128-bit hashes.
+// The hashes are keyed with a random seed, so a crafted file cannot make
+// two different keys collide except by chance (2^-128 per pair). This type
+// is the one place that decides how keys are remembered.
+type keySet struct {
+	seed0, seed1 maphash.Seed
+	seen         [NumDBs]map[keyHash]struct{}
 }
 
-// valueDigest is valueDigest (digest.go) over the decoded value, using the
-// elements prepare selected; o is set for values that went through an Object.
-func (sd *streamDigest) valueDigest(d *digest, e *rdb.Entry, v rdb.Value, o *Object) {
-	if o != nil {
-		valueDigest(d, o, sd.r)
-		return
+func newKeySet() *keySet {
+	return &keySet{seed0: maphash.MakeSeed(), seed1: maphash.MakeSeed()}
+}
+
+func (s *keySet) hash(key []byte) keyHash {
+	return keyHash{maphash.Bytes(s.seed0, key), maphash.Bytes(s.seed1, key)}
+}
+
+// has says whether key was added to db.
+func (s *keySet) has(db int, key []byte) bool {
+	_, ok := s.seen[db][s.hash(key)]
+	return ok
+}
+
+// add remembers key in db.
+func (s *keySet) add(db int, key []byte) {
+	if s.seen[db] == nil {
+		s.seen[db] = map[keyHash]struct{}{}
 	}
-	digestType(d, v.Kind())
-	switch v := v.(type) {
-	case *rdb.String:
-		d.mix(v.Data)
-	case *rdb.List:
-		for _, el := range v.Elems {
-			d.mix(el)
-		}
-	case *rdb.Set:
-		for _, i := range sd.idx {
-			d.xor(v.Members[i])
-		}
-	case *rdb.ZSet:
-		maxLen := 0
-		for _, i := range sd.idx {
-			maxLen = max(maxLen, len(v.Members[i].Member))
-		}
-		zeroNeg := zsetZeroNeg(e.Encoding, len(sd.idx), maxLen, sd.r)
-		for _, i := range sd.idx {
-			m := &v.Members[i]
-			sd.buf = digestZSetMember(d, m.Member, m.Score, zeroNeg, sd.buf, sd.r)
-		}
-	case *rdb.Hash:
-		for _, i := range sd.idx {
-			f := &v.Fields[i]
-			digestHashField(d, f.Field, f.Value, f.ExpireAtMs != 0, sd.r)
-		}
-	}
-	digestExpire(d, e.ExpireAtMs >= 0)
+	s.seen[db][s.hash(key)] = struct{}{}
 }

@@ -18,38 +18,59 @@ import (
 	"github.com/persistkit/persistkit/format/rdb"
 )
 
-// storeDigest is the reference: LoadRDB into a Store, then Digest and
-// DigestValue of every key Each visits.
-func storeDigest(data []byte, now int64, drop bool, opt DigestOptions) (d [20]byte, perKey []string, err error) {
+// storeDigest is the reference: LoadRDB into a Store, then Digest,
+// DigestValue of every key Each visits, and the Store's key counts and AUX
+// fields.
+func storeDigest(data []byte, now int64, drop, deep bool, opt DigestOptions) (*DigestResult, []string, error) {
 	s := New(now)
-	if err := LoadRDB(context.Background(), bytes.NewReader(data), s, &LoadOptions{DropExpired: drop}); err != nil {
-		return d, nil, err
+	err := LoadRDB(context.Background(), bytes.NewReader(data), s, &LoadOptions{DropExpired: drop, Deep: deep})
+	if err != nil {
+		return nil, nil, err
 	}
+	res := &DigestResult{Digest: s.Digest(opt), Aux: s.Aux}
+	var perKey []string
 	_ = s.Each(func(db int, key []byte, o *Object) error {
 		kd := DigestValue(key, o, opt)
 		perKey = append(perKey, fmt.Sprintf("db%d %q %x", db, key, kd))
+		res.Keys++
 		return nil
 	})
-	return s.Digest(opt), perKey, nil
+	for db, d := range s.DBs {
+		if d == nil {
+			continue
+		}
+		for _, o := range d.Keys {
+			st := &res.DBs[db]
+			st.Keys++
+			if o.HasTTL() {
+				st.Expires++
+			}
+			st.Kinds[o.Kind]++
+		}
+	}
+	return res, perKey, nil
 }
 
-// streamDigestOf runs DigestRDB and returns per-key digests sorted like Each.
-func streamDigestOf(data []byte, now int64, drop bool, opt DigestOptions) (*DigestResult, []string, error) {
+// streamDigestOf runs digestRDB with that many hashing goroutines and
+// returns per-key digests sorted like Each; with more than one goroutine
+// PerKey (which DigestRDB then never uses) is left out and perKey is nil.
+func streamDigestOf(data []byte, now int64, drop, deep bool, opt DigestOptions, workers int) (*DigestResult, []string, error) {
 	type kd struct {
 		db  int
 		key string
 		d   [20]byte
 	}
 	var keys []kd
-	res, err := DigestRDB(context.Background(), bytes.NewReader(data), &DigestRDBOptions{
-		RedisVersion: opt.RedisVersion, NowMs: now, DropExpired: drop,
-		PerKey: func(db int, key []byte, d [20]byte) error {
+	dopt := &DigestRDBOptions{RedisVersion: opt.RedisVersion, NowMs: now, DropExpired: drop, Deep: deep}
+	if workers <= 1 {
+		dopt.PerKey = func(db int, key []byte, d [20]byte) error {
 			keys = append(keys, kd{db, string(key), d})
 			return nil
-		},
-	})
-	if err != nil {
-		return nil, nil, err
+		}
+	}
+	res, err := digestRDB(context.Background(), bytes.NewReader(data), dopt, workers)
+	if err != nil || workers > 1 {
+		return res, nil, err
 	}
 	slices.SortFunc(keys, func(a, b kd) int {
 		if a.db != b.db {
@@ -62,6 +83,45 @@ func streamDigestOf(data []byte, now int64, drop bool, opt DigestOptions) (*Dige
 		perKey = append(perKey, fmt.Sprintf("db%d %q %x", k.db, k.key, k.d))
 	}
 	return res, perKey, nil
+}
+
+// checkDigestRDB compares DigestRDB, run on the caller's goroutine, on one
+// hashing goroutine and on three, with the Store path: same error text, or
+// same digest, key counts, AUX fields and per-key digests. It returns
+// DigestRDB's error.
+func checkDigestRDB(t *testing.T, name string, data []byte, now int64, drop, deep bool, opt DigestOptions) error {
+	t.Helper()
+	want, wantKeys, wantErr := storeDigest(data, now, drop, deep, opt)
+	var firstErr error
+	for i, workers := range []int{0, 1, 3} {
+		got, gotKeys, gotErr := streamDigestOf(data, now, drop, deep, opt, workers)
+		name := fmt.Sprintf("%s workers=%d", name, workers)
+		if i == 0 {
+			firstErr = gotErr
+		}
+		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
+			t.Fatalf("%s: error %v, LoadRDB says %v", name, gotErr, wantErr)
+		}
+		if wantErr != nil {
+			continue
+		}
+		if got.Digest != want.Digest || got.Keys != want.Keys {
+			t.Errorf("%s: DigestRDB %x (%d keys), Store %x (%d keys)", name, got.Digest, got.Keys, want.Digest, want.Keys)
+		}
+		if got.DBs != want.DBs {
+			t.Errorf("%s: db stats %v, Store %v", name, got.DBs, want.DBs)
+		}
+		if !slices.EqualFunc(got.Aux, want.Aux, func(a, b *rdb.Aux) bool {
+			return bytes.Equal(a.Key, b.Key) && bytes.Equal(a.Value, b.Value)
+		}) {
+			t.Errorf("%s: %d aux fields, Store %d", name, len(got.Aux), len(want.Aux))
+		}
+		if gotKeys != nil && strings.Join(gotKeys, "\n") != strings.Join(wantKeys, "\n") {
+			t.Errorf("%s: per-key digests differ:\n%s\nStore:\n%s", name,
+				strings.Join(gotKeys, "\n"), strings.Join(wantKeys, "\n"))
+		}
+	}
+	return firstErr
 }
 
 // TestDigestRDBCorpus checks that DigestRDB agrees with LoadRDB+Digest on
@@ -104,26 +164,12 @@ func TestDigestRDBCorpus(t *testing.T) {
 				{4102444800000, false, "7.4"}, // loaded but left out
 				{1732000000000, true, "7.2"},
 			} {
-				want, wantKeys, wantErr := storeDigest(data, tc.now, tc.drop, DigestOptions{RedisVersion: tc.ver})
-				got, gotKeys, gotErr := streamDigestOf(data, tc.now, tc.drop, DigestOptions{RedisVersion: tc.ver})
 				name := fmt.Sprintf("now=%d drop=%v ver=%q", tc.now, tc.drop, tc.ver)
-				if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
-					t.Fatalf("%s: error %v, LoadRDB says %v", name, gotErr, wantErr)
-				}
-				if wantErr != nil {
-					continue
-				}
-				if got.Digest != want {
-					t.Errorf("%s: DigestRDB %x, Store %x", name, got.Digest, want)
-				}
-				if got.Keys != len(wantKeys) {
-					t.Errorf("%s: %d keys, Store %d", name, got.Keys, len(wantKeys))
-				}
-				if strings.Join(gotKeys, "\n") != strings.Join(wantKeys, "\n") {
-					t.Errorf("%s: per-key digests differ:\n%s\nStore:\n%s", name,
-						strings.Join(gotKeys, "\n"), strings.Join(wantKeys, "\n"))
-				}
+				checkDigestRDB(t, name, data, tc.now, tc.drop, false, DigestOptions{RedisVersion: tc.ver})
 			}
+			// Deep: the decoder rejects repeated members, so DigestRDB
+			// skips its own test.
+			checkDigestRDB(t, "deep", data, 0, false, true, DigestOptions{})
 		})
 	}
 
@@ -184,6 +230,23 @@ func TestDigestRDBEdges(t *testing.T) {
 		return buf.Bytes()
 	}
 	negZero := math.Copysign(0, -1)
+	// manyKeys spans several batches of the hashing pipe (by count and by
+	// bytes); with dupAt > 0 key dupAt repeats key 0.
+	manyKeys := func(n, dupAt int) []rec {
+		var recs []rec
+		for i := range n {
+			k, db := fmt.Sprintf("k%05d", i), uint64(i%3)
+			if i == dupAt && dupAt > 0 {
+				k, db = "k00000", 0
+			}
+			v := []byte(k)
+			if i%500 == 0 {
+				v = bytes.Repeat([]byte{byte(i)}, 200<<10)
+			}
+			recs = append(recs, rec{db, k, -1, rdb.EncRaw, &rdb.String{Data: v}})
+		}
+		return recs
+	}
 	// wantErr is for drop=true; without drop, expired keys still count as
 	// loaded, so some cases become duplicates (compared with LoadRDB too).
 	for _, tc := range []struct {
@@ -213,6 +276,18 @@ func TestDigestRDBEdges(t *testing.T) {
 			{0, "k", -1, rdb.EncRaw, &rdb.String{Data: b("a")}},
 			{0, "k", -1, rdb.EncRaw, &rdb.String{Data: b("b")}},
 		}, 0, ErrDuplicate},
+		{"hash-dup-last-expired", []rec{
+			{0, "h", -1, rdb.EncHashtable, &rdb.Hash{Fields: []rdb.HashField{hf("f", "1", 0), hf("f", "2", 5)}}},
+			{0, "h", -1, rdb.EncRaw, &rdb.String{Data: b("the hash was empty")}},
+		}, 10, nil},
+		{"set-many-dups", []rec{{0, "s", -1, rdb.EncHashtable, &rdb.Set{Members: func() (m [][]byte) {
+			for i := range 300 {
+				m = append(m, fmt.Appendf(nil, "m%d", i%7*1000+i%43))
+			}
+			return m
+		}()}}}, 0, nil},
+		{"many-keys", manyKeys(3000, 0), 0, nil},
+		{"many-keys-dup-late", manyKeys(3000, 2500), 0, ErrDuplicate},
 		{"same-key-two-dbs", []rec{
 			{3, "k", -1, rdb.EncRaw, &rdb.String{Data: b("a")}},
 			{1, "k", -1, rdb.EncRaw, &rdb.String{Data: b("a")}},
@@ -222,26 +297,60 @@ func TestDigestRDBEdges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			data := build(t, tc.recs)
 			for _, drop := range []bool{false, true} {
-				want, wantKeys, wantErr := storeDigest(data, tc.now, drop, DigestOptions{})
-				got, gotKeys, gotErr := streamDigestOf(data, tc.now, drop, DigestOptions{})
+				gotErr := checkDigestRDB(t, fmt.Sprintf("drop=%v", drop), data, tc.now, drop, false, DigestOptions{})
 				if drop && (!errors.Is(gotErr, tc.wantErr) || (gotErr == nil) != (tc.wantErr == nil)) {
 					t.Fatalf("drop=%v: error %v, want %v", drop, gotErr, tc.wantErr)
 				}
-				if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
-					t.Fatalf("drop=%v: error %v, LoadRDB says %v", drop, gotErr, wantErr)
-				}
-				if gotErr != nil {
-					continue
-				}
-				if got.Digest != want || got.Keys != len(wantKeys) {
-					t.Errorf("drop=%v: DigestRDB %x (%d keys), Store %x (%d keys)", drop, got.Digest, got.Keys, want, len(wantKeys))
-				}
-				if strings.Join(gotKeys, "\n") != strings.Join(wantKeys, "\n") {
-					t.Errorf("drop=%v: per-key digests differ:\n%s\nStore:\n%s", drop,
-						strings.Join(gotKeys, "\n"), strings.Join(wantKeys, "\n"))
-				}
 			}
 		})
+	}
+}
+
+// TestDigestRDBFirstError checks that the hashing goroutine does not change
+// which error wins: a PerKey error about a key beats a decoding error after
+// it, and a decoding error comes after PerKey calls for every key before it.
+func TestDigestRDBFirstError(t *testing.T) {
+	var buf bytes.Buffer
+	enc := rdb.NewEncoder(&buf, nil)
+	for i := range 3000 {
+		e := &rdb.Entry{Key: fmt.Appendf(nil, "k%05d", i), ExpireAtMs: -1, LRUIdleSec: -1, LFUFreq: -1}
+		if err := enc.WriteEntry(e, &rdb.String{Data: bytes.Repeat([]byte("v"), 100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()[:buf.Len()*9/10] // truncated in the middle of a key
+	errStop := errors.New("stop")
+	for _, failAt := range []int{-1, 0, 100, 2600} {
+		var want error
+		wantCalls := 0
+		for _, workers := range []int{0, 1} {
+			calls := 0
+			_, err := digestRDB(context.Background(), bytes.NewReader(data), &DigestRDBOptions{
+				PerKey: func(db int, key []byte, d [20]byte) error {
+					if calls == failAt {
+						return errStop
+					}
+					calls++
+					return nil
+				},
+			}, workers)
+			if err == nil {
+				t.Fatalf("failAt=%d workers=%d: no error", failAt, workers)
+			}
+			if workers == 0 {
+				want, wantCalls = err, calls
+				continue
+			}
+			if err.Error() != want.Error() || calls != wantCalls {
+				t.Errorf("failAt=%d: error %v after %d keys, sequential %v after %d", failAt, err, calls, want, wantCalls)
+			}
+			if failAt >= 0 && failAt < 2600 && !errors.Is(err, errStop) {
+				t.Errorf("failAt=%d: error %v, want the PerKey error", failAt, err)
+			}
+		}
 	}
 }
 
