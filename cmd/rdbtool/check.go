@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"os"
 	"sort"
@@ -120,45 +119,128 @@ func typeLabel(t rdb.Type) string {
 	return "unknown"
 }
 
+// checkKeySetBudget is the memory budget of check's duplicate-key test (0:
+// keyspace.DefaultKeySetBudget); tests lower it to make small files spill.
+var checkKeySetBudget = 0
+
+// recordReader re-reads single records of a seekable input: the
+// duplicate-key test confirms two equal key hashes by reading both keys
+// again.
+type recordReader struct {
+	ra     io.ReaderAt
+	dec    *rdb.Decoder // the main decoder, for the file's flavour
+	prefix []byte       // header (+ a valkey-ver AUX), read on first use
+}
+
+// entryAt decodes the entry whose record starts at off (prefix opcodes
+// included) as if it followed the header.
+func (rr *recordReader) entryAt(off int64) (*rdb.Entry, error) {
+	if rr.prefix == nil {
+		hdr := make([]byte, 9, 32)
+		if _, err := rr.ra.ReadAt(hdr, 0); err != nil {
+			return nil, err
+		}
+		// REDIS0011 files from Valkey 8 change meaning with a
+		// valkey-ver AUX field: say it again.
+		if fl, _ := rr.dec.Flavour(); fl == rdb.FlavourValkey && string(hdr[:5]) == "REDIS" {
+			hdr = append(hdr, rdb.OpAux, 10)
+			hdr = append(hdr, "valkey-ver"...)
+			hdr = append(hdr, 5)
+			hdr = append(hdr, "8.0.0"...)
+		}
+		rr.prefix = hdr
+	}
+	r := io.MultiReader(bytes.NewReader(rr.prefix), io.NewSectionReader(rr.ra, off, 1<<62))
+	dec := rdb.NewDecoder(bufio.NewReaderSize(r, 4096), nil)
+	rec, err := dec.Next()
+	if err != nil {
+		return nil, err
+	}
+	e, ok := rec.(*rdb.Entry)
+	if !ok {
+		return nil, fmt.Errorf("offset %d: no key there", off)
+	}
+	return e, nil
+}
+
 // checkFile decodes everything from r and fills a report. It returns an
 // error only for I/O failures and interruption; problems with the data go
-// into the report.
-func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size int64) (*checkReport, error) {
+// into the report. ra, if not nil, reads the same file at random offsets.
+func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cli.Progress, size int64) (*checkReport, error) {
 	rep := &checkReport{Counts: map[string]int64{}, Checksum: "unchecked", Size: size}
 	// ReuseEntry: one *Entry and key buffer for all keys (check keeps
 	// only copies of what it reports).
 	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, Warn: func(err error) {
 		rep.Warnings = append(rep.Warnings, err.Error())
 	}})
-	// Duplicate keys make Redis refuse the file; remember key hashes per db
-	// (64-bit, so a false alarm needs ~2^32 keys).
-	seed := maphash.MakeSeed()
-	var seen keySet
-	// Keys wait in a small batch for the duplicate test (see addBatch);
-	// flushDups runs before anything else can add a problem, so problems
-	// stay in file order.
-	const dupBatch = 32
-	var (
-		batchH   [dupBatch]uint64
-		batchDup [dupBatch]bool
-		batchOff [dupBatch]int64
-		batchTyp [dupBatch]rdb.Type
-		batchEnd [dupBatch]int // end of the key's copy in batchKey
-		batchKey []byte        // the batch's keys, back to back
-		nBatch   int
-	)
-	flushDups := func() {
-		seen.addBatch(batchH[:nBatch], batchDup[:nBatch])
-		start := 0
-		for i, dup := range batchDup[:nBatch] {
-			if dup {
-				key := append([]byte(nil), batchKey[start:batchEnd[i]]...)
-				rep.Problems = append(rep.Problems, checkProblem{Offset: batchOff[i], Key: key,
-					Type: strconv.Itoa(int(batchTyp[i])) + " (" + typeLabel(batchTyp[i]) + ")", What: "duplicate key"})
+	// Duplicate keys make Redis refuse the file. The key set has a memory
+	// budget; past it, duplicates are found at the end (Deferred) and
+	// merged into the problems by offset. Equal key hashes are confirmed
+	// by reading both keys again when the input allows it.
+	var rr *recordReader
+	// The type of the last keys added, for the report of a duplicate
+	// found while adding (the set tests keys in batches of
+	// KeySetBatch).
+	var recent [2 * keyspace.KeySetBatch]struct {
+		off int64
+		typ rdb.Type
+	}
+	var nAdded int
+	var deferred []checkProblem
+	typeText := func(t rdb.Type) string { return strconv.Itoa(int(t)) + " (" + typeLabel(t) + ")" }
+	opt := &keyspace.KeySetOptions{MemoryBudget: checkKeySetBudget, Duplicate: func(d *keyspace.Duplicate) error {
+		pr := checkProblem{Offset: d.Offset, Key: bytes.Clone(d.Key), What: "duplicate key"}
+		if !d.Deferred {
+			for _, r := range recent {
+				if r.off == d.Offset {
+					pr.Type = typeText(r.typ)
+				}
 			}
-			start = batchEnd[i]
+			rep.Problems = append(rep.Problems, pr)
+			return nil
 		}
-		nBatch, batchKey = 0, batchKey[:0]
+		if rr != nil {
+			e, err := rr.entryAt(d.Offset)
+			if err != nil {
+				return err
+			}
+			pr.Type = typeText(e.Type)
+		}
+		if d.Unconfirmed {
+			pr.What = fmt.Sprintf("duplicate key (same 64-bit hash as the key at offset %d; the input cannot be read again to compare them)", d.First)
+		}
+		deferred = append(deferred, pr)
+		return nil
+	}}
+	if ra != nil {
+		rr = &recordReader{ra: ra, dec: dec}
+		opt.KeyAt = func(off int64, buf []byte) ([]byte, error) {
+			e, err := rr.entryAt(off)
+			if err != nil {
+				return nil, err
+			}
+			return append(buf, e.Key...), nil
+		}
+	}
+	seen := keyspace.NewKeySet(opt)
+	defer seen.Close()
+	// finish runs the rest of the duplicate test and merges what it found
+	// into the problems, which stay in file order.
+	finish := func() (*checkReport, error) {
+		if err := seen.Finish(); err != nil {
+			return nil, err
+		}
+		if len(deferred) > 0 {
+			probs := make([]checkProblem, 0, len(rep.Problems)+len(deferred))
+			for _, pr := range rep.Problems {
+				for len(deferred) > 0 && deferred[0].Offset < pr.Offset {
+					probs, deferred = append(probs, deferred[0]), deferred[1:]
+				}
+				probs = append(probs, pr)
+			}
+			rep.Problems = append(probs, deferred...)
+		}
+		return rep, nil
 	}
 	// Per type/encoding counts, folded into rep.Counts at the end (a string
 	// concatenation and map update per key were a visible cost).
@@ -183,9 +265,10 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 	}
 	libs := map[string]bool{}
 	var cur *rdb.Entry
-	fail := func(err error) {
-		if nBatch > 0 {
-			flushDups()
+	fail := func(err error) error {
+		// Keys queued for the duplicate test come first.
+		if err := seen.Flush(); err != nil {
+			return err
 		}
 		pr := checkProblem{Offset: dec.Offset(), What: err.Error()}
 		var fe *rdb.FormatError
@@ -208,14 +291,17 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			rep.StoredCRC, rep.ComputedCRC = dec.Checksum()
 		}
 		rep.Problems = append(rep.Problems, pr)
+		return nil
 	}
 	v, err := dec.Version()
 	if err != nil {
 		if isIOError(err) {
 			return nil, err
 		}
-		fail(err)
-		return rep, nil
+		if err := fail(err); err != nil {
+			return nil, err
+		}
+		return finish()
 	}
 	rep.Version = v
 	for n := 0; ; n++ {
@@ -227,8 +313,10 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 		}
 		cur = nil
 		rec, err := dec.Next()
-		if _, ok := rec.(*rdb.Entry); !ok && nBatch > 0 {
-			flushDups()
+		if _, ok := rec.(*rdb.Entry); !ok && err == nil {
+			if err := seen.Flush(); err != nil {
+				return nil, err
+			}
 		}
 		if err == io.EOF {
 			break
@@ -237,8 +325,10 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			if isIOError(err) {
 				return nil, err
 			}
-			fail(err)
-			return rep, nil
+			if err := fail(err); err != nil {
+				return nil, err
+			}
+			return finish()
 		}
 		off := dec.Offset()
 		switch rec := rec.(type) {
@@ -246,7 +336,9 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 			rep.Aux = append(rep.Aux, rec)
 			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] AUX FIELD %s = '%s'", off, cli.PrintableBytes(rec.Key), cli.PrintableBytes(rec.Value)))
 		case *rdb.ResizeDB:
-			seen.reserve(rec.DBSize)
+			if err := seen.Reserve(rec.DBSize); err != nil {
+				return nil, err
+			}
 		case *rdb.SelectDB:
 			rep.DBs = append(rep.DBs, rec.DB)
 			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] Selecting DB ID %d", off, rec.DB))
@@ -298,24 +390,26 @@ func checkFile(ctx context.Context, r io.Reader, now int64, p cli.Progress, size
 				if isIOError(err) {
 					return nil, err
 				}
-				fail(err)
-				return rep, nil
+				if err := fail(err); err != nil {
+					return nil, err
+				}
+				return finish()
 			}
 			if int(rec.Kind) < len(counts) {
 				counts[rec.Kind][rec.Encoding]++
 			} else {
 				rep.Counts[rec.Kind.String()+"/"+rec.Encoding.String()]++
 			}
-			// One set for all dbs: xoring a per-db constant keeps equal keys
-			// of two dbs apart (a false alarm stays a 64-bit collision).
-			batchH[nBatch] = maphash.Bytes(seed, rec.Key) ^ rec.DB*0x9E3779B97F4A7C15
-			batchOff[nBatch], batchTyp[nBatch] = rec.Offset, rec.Type
-			batchKey = append(batchKey, rec.Key...)
-			batchEnd[nBatch] = len(batchKey)
-			if nBatch++; nBatch == dupBatch {
-				flushDups()
+			r := &recent[nAdded%len(recent)]
+			r.off, r.typ = rec.Offset, rec.Type
+			nAdded++
+			if err := seen.Add(rec.DB, rec.Key, rec.Offset); err != nil {
+				return nil, err
 			}
 		}
+	}
+	if _, err := finish(); err != nil {
+		return nil, err
 	}
 	rep.Size = dec.Offset()
 	stored, computed := dec.Checksum()
@@ -351,7 +445,18 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	}
 	defer in.Close()
 	p := o.env.NewProgress(o.g, "checking")
-	rep, err := checkFile(ctx, in, now, p, in.size)
+	// A second handle on a regular file lets the duplicate-key test read
+	// keys again (pread; the stream position is untouched).
+	var ra io.ReaderAt
+	if o.file != "-" {
+		if f, err := os.Open(o.file); err == nil {
+			defer f.Close()
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				ra = f
+			}
+		}
+	}
+	rep, err := checkFile(ctx, in, ra, now, p, in.size)
 	p.Done()
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
