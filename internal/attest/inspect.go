@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/persistkit/persistkit/format/manifest"
+	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/keyspace"
 )
 
@@ -80,8 +81,10 @@ func inspectRDB(ctx context.Context, path string) (*Subject, error) {
 	if hdr, err := br.Peek(9); err == nil {
 		sub.RDBVersion = rdbVersion(hdr)
 	}
-	s := keyspace.New(0)
-	if err := keyspace.LoadRDB(ctx, br, s, &keyspace.LoadOptions{Deep: true}); err != nil {
+	// Streamed: the same facts as LoadRDB into a Store and describe, in
+	// memory bounded by the largest value (plus the duplicate-key test).
+	res, err := keyspace.DigestRDB(ctx, br, &keyspace.DigestRDBOptions{Deep: true})
+	if err != nil {
 		return nil, classify(path, err)
 	}
 	// Bytes after the checksum are hashed too: the hash covers the file.
@@ -90,7 +93,7 @@ func inspectRDB(ctx context.Context, path string) (*Subject, error) {
 	}
 	sub.Size = n.n
 	sub.SHA256 = hex.EncodeToString(h.Sum(nil))
-	describe(sub, s)
+	describeDigest(sub, res)
 	return sub, nil
 }
 
@@ -248,13 +251,40 @@ func describe(sub *Subject, s *keyspace.Store) {
 		}
 		sub.DBs[strconv.Itoa(i)] = types
 	}
-	for _, a := range s.Aux {
+	setRedisVer(sub, s.Aux)
+	d := s.Digest(keyspace.DigestOptions{})
+	sub.Digest = hex.EncodeToString(d[:])
+}
+
+// describeDigest is describe for a keyspace digested while streaming:
+// nothing is expired (NowMs 0), the newest digest rules.
+func describeDigest(sub *Subject, res *keyspace.DigestResult) {
+	sub.DBs = map[string]map[string]int64{}
+	for i, st := range res.DBs {
+		if st.Keys == 0 {
+			continue
+		}
+		types := map[string]int64{}
+		for k, n := range st.Kinds {
+			if n > 0 {
+				types[rdb.Kind(k).String()] = int64(n)
+			}
+		}
+		sub.DBs[strconv.Itoa(i)] = types
+		sub.Keys += int64(st.Keys)
+		sub.Expires += int64(st.Expires)
+	}
+	setRedisVer(sub, res.Aux)
+	sub.Digest = hex.EncodeToString(res.Digest[:])
+}
+
+// setRedisVer takes the last redis-ver AUX field that is valid UTF-8.
+func setRedisVer(sub *Subject, aux []*rdb.Aux) {
+	for _, a := range aux {
 		if string(a.Key) == "redis-ver" && utf8.Valid(a.Value) {
 			sub.RedisVer = string(a.Value)
 		}
 	}
-	d := s.Digest(keyspace.DigestOptions{})
-	sub.Digest = hex.EncodeToString(d[:])
 }
 
 type countWriter struct{ n int64 }
