@@ -1,13 +1,17 @@
 package keyspace
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"os"
 	"slices"
+
+	"github.com/persistkit/persistkit/format/rdb"
 )
 
 // DefaultKeySetBudget is the memory budget of a [KeySet] whose options leave
@@ -265,6 +269,14 @@ func (s *KeySet) queue(db uint64, key []byte, offset int64, probe bool) error {
 	}
 	if offset < 0 || offset > MaxKeySetOffset {
 		return s.fail(fmt.Errorf("keyspace: KeySet: offset %d out of range", offset))
+	}
+	if s.spilled && s.nq == 0 {
+		// Spilled keys are only written out: no lookup to batch, and
+		// the key is not needed again.
+		if err := s.write(s.keyHash(db, key), pack(offset, db, probe)); err != nil {
+			return s.fail(err)
+		}
+		return nil
 	}
 	i := s.nq
 	s.qh[i] = s.keyHash(db, key)
@@ -710,4 +722,66 @@ func (s *KeySet) Close() error {
 	sf := s.sf
 	s.sf = nil
 	return sf.close()
+}
+
+// RDBKeyReader reads single entries of a seekable RDB file again, by the
+// offsets rdb.Entry.Offset gives: its KeyAt method is what
+// [KeySetOptions.KeyAt] needs for an RDB file.
+type RDBKeyReader struct {
+	ra     io.ReaderAt
+	dec    *rdb.Decoder // the main decoder, for the file's flavour
+	prefix []byte       // header (+ a valkey-ver AUX), read on first use
+}
+
+// NewRDBKeyReader returns a reader of entries of the file ra, which dec
+// (the decoder reading the file from its start) decodes; ra must not
+// depend on dec's position, as an *os.File's ReadAt does not.
+func NewRDBKeyReader(ra io.ReaderAt, dec *rdb.Decoder) *RDBKeyReader {
+	return &RDBKeyReader{ra: ra, dec: dec}
+}
+
+// EntryAt decodes the entry whose record (prefix opcodes included) starts
+// at off, as if it followed the file's header. Its value is not read; the
+// Entry's DB is 0.
+func (r *RDBKeyReader) EntryAt(off int64) (*rdb.Entry, error) {
+	if r.prefix == nil {
+		hdr := make([]byte, 9, 32) // REDISnnnn or VALKEYnnn
+		if _, err := r.ra.ReadAt(hdr, 0); err != nil {
+			return nil, err
+		}
+		// REDIS0011 files from Valkey 8 read differently after a
+		// valkey-ver AUX field: repeat one.
+		if fl, _ := r.dec.Flavour(); fl == rdb.FlavourValkey && string(hdr[:5]) == "REDIS" {
+			hdr = append(hdr, rdb.OpAux, 10)
+			hdr = append(hdr, "valkey-ver"...)
+			hdr = append(hdr, 5)
+			hdr = append(hdr, "8.0.0"...)
+		}
+		r.prefix = hdr
+	}
+	src := io.MultiReader(bytes.NewReader(r.prefix), io.NewSectionReader(r.ra, off, 1<<62))
+	dec := rdb.NewDecoder(bufio.NewReaderSize(src, 4096), nil)
+	for {
+		rec, err := dec.Next()
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := rec.(*rdb.Aux); ok && a.Offset < int64(len(r.prefix)) {
+			continue // ours
+		}
+		e, ok := rec.(*rdb.Entry)
+		if !ok {
+			return nil, fmt.Errorf("keyspace: offset %d: not a key", off)
+		}
+		return e, nil
+	}
+}
+
+// KeyAt appends the key of the entry at off to buf.
+func (r *RDBKeyReader) KeyAt(off int64, buf []byte) ([]byte, error) {
+	e, err := r.EntryAt(off)
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, e.Key...), nil
 }

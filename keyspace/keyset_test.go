@@ -1,13 +1,17 @@
 package keyspace
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/persistkit/persistkit/format/rdb"
 )
 
 // ksRec is one key of a simulated file.
@@ -386,6 +390,77 @@ func BenchmarkKeySet(b *testing.B) {
 				s.Close()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(bc.keys), "ns/key")
+		})
+	}
+}
+
+// TestRDBKeyReader reads every key of encoded files again by offset.
+func TestRDBKeyReader(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  *rdb.EncodeOptions
+		aux  []rdb.Record
+	}{
+		{"redis 7.2", &rdb.EncodeOptions{Version: 11}, nil},
+		{"valkey 8", &rdb.EncodeOptions{Version: 11, Flavour: rdb.FlavourValkey},
+			[]rdb.Record{&rdb.Aux{Key: []byte("valkey-ver"), Value: []byte("8.0.1")}}},
+		{"valkey 9", &rdb.EncodeOptions{Version: 80, Flavour: rdb.FlavourValkey}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			enc := rdb.NewEncoder(&buf, tc.opt)
+			for _, r := range tc.aux {
+				if err := enc.Write(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 50 {
+				ent := &rdb.Entry{DB: uint64(i % 3), Key: fmt.Appendf(nil, "key-%d", i), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+				if i%2 == 0 {
+					ent.ExpireAtMs = 4102444800000
+				}
+				var v rdb.Value = &rdb.String{Data: []byte("v")}
+				if i%5 == 0 {
+					v = &rdb.Hash{Fields: []rdb.HashField{{Field: []byte("f"), Value: []byte("x")}}}
+				}
+				if err := enc.WriteEntry(ent, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data := buf.Bytes()
+			dec := rdb.NewDecoder(bytes.NewReader(data), nil)
+			kr := NewRDBKeyReader(bytes.NewReader(data), dec)
+			n := 0
+			for {
+				rec, err := dec.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, ok := rec.(*rdb.Entry)
+				if !ok {
+					continue
+				}
+				got, err := kr.EntryAt(e.Offset)
+				if err != nil {
+					t.Fatalf("EntryAt(%d): %v", e.Offset, err)
+				}
+				if !bytes.Equal(got.Key, e.Key) || got.Type != e.Type || got.ExpireAtMs != e.ExpireAtMs {
+					t.Errorf("EntryAt(%d) = %q type %d, want %q type %d", e.Offset, got.Key, got.Type, e.Key, e.Type)
+				}
+				n++
+			}
+			if n != 50 {
+				t.Errorf("%d keys", n)
+			}
+			if _, err := kr.KeyAt(0, nil); err == nil {
+				t.Error("KeyAt(0) of the header: no error")
+			}
 		})
 	}
 }

@@ -123,46 +123,6 @@ func typeLabel(t rdb.Type) string {
 // keyspace.DefaultKeySetBudget); tests lower it to make small files spill.
 var checkKeySetBudget = 0
 
-// recordReader re-reads single records of a seekable input: the
-// duplicate-key test confirms two equal key hashes by reading both keys
-// again.
-type recordReader struct {
-	ra     io.ReaderAt
-	dec    *rdb.Decoder // the main decoder, for the file's flavour
-	prefix []byte       // header (+ a valkey-ver AUX), read on first use
-}
-
-// entryAt decodes the entry whose record starts at off (prefix opcodes
-// included) as if it followed the header.
-func (rr *recordReader) entryAt(off int64) (*rdb.Entry, error) {
-	if rr.prefix == nil {
-		hdr := make([]byte, 9, 32)
-		if _, err := rr.ra.ReadAt(hdr, 0); err != nil {
-			return nil, err
-		}
-		// REDIS0011 files from Valkey 8 change meaning with a
-		// valkey-ver AUX field: say it again.
-		if fl, _ := rr.dec.Flavour(); fl == rdb.FlavourValkey && string(hdr[:5]) == "REDIS" {
-			hdr = append(hdr, rdb.OpAux, 10)
-			hdr = append(hdr, "valkey-ver"...)
-			hdr = append(hdr, 5)
-			hdr = append(hdr, "8.0.0"...)
-		}
-		rr.prefix = hdr
-	}
-	r := io.MultiReader(bytes.NewReader(rr.prefix), io.NewSectionReader(rr.ra, off, 1<<62))
-	dec := rdb.NewDecoder(bufio.NewReaderSize(r, 4096), nil)
-	rec, err := dec.Next()
-	if err != nil {
-		return nil, err
-	}
-	e, ok := rec.(*rdb.Entry)
-	if !ok {
-		return nil, fmt.Errorf("offset %d: no key there", off)
-	}
-	return e, nil
-}
-
 // checkFile decodes everything from r and fills a report. It returns an
 // error only for I/O failures and interruption; problems with the data go
 // into the report. ra, if not nil, reads the same file at random offsets.
@@ -177,7 +137,7 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	// budget; past it, duplicates are found at the end (Deferred) and
 	// merged into the problems by offset. Equal key hashes are confirmed
 	// by reading both keys again when the input allows it.
-	var rr *recordReader
+	var rr *keyspace.RDBKeyReader
 	// The type of the last keys added, for the report of a duplicate
 	// found while adding (the set tests keys in batches of
 	// KeySetBatch).
@@ -200,7 +160,7 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 			return nil
 		}
 		if rr != nil {
-			e, err := rr.entryAt(d.Offset)
+			e, err := rr.EntryAt(d.Offset)
 			if err != nil {
 				return err
 			}
@@ -213,14 +173,8 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 		return nil
 	}}
 	if ra != nil {
-		rr = &recordReader{ra: ra, dec: dec}
-		opt.KeyAt = func(off int64, buf []byte) ([]byte, error) {
-			e, err := rr.entryAt(off)
-			if err != nil {
-				return nil, err
-			}
-			return append(buf, e.Key...), nil
-		}
+		rr = keyspace.NewRDBKeyReader(ra, dec)
+		opt.KeyAt = rr.KeyAt
 	}
 	seen := keyspace.NewKeySet(opt)
 	defer seen.Close()
