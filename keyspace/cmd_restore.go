@@ -91,7 +91,7 @@ func cmdRestore(s *Store, args [][]byte) error {
 		}
 		o.ExpireAtMs = ttl
 	}
-	o.LRUIdleSec, o.LFUFreq = idle, freq
+	o.setLRULFU(idle, freq)
 	s.setKey(args[1], o, false)
 	return nil
 }

@@ -124,12 +124,14 @@ func cmdSet(s *Store, args [][]byte) error {
 		}
 		when = w
 	}
-	old := s.lookup(key)
-	if get && old != nil && old.Kind != rdb.KindString {
-		return ErrWrongType
-	}
-	if (nx && old != nil) || (xx && old == nil) {
-		return nil
+	if nx || xx || get { // a plain SET needs no lookup of the old value
+		old := s.lookup(key)
+		if get && old != nil && old.Kind != rdb.KindString {
+			return ErrWrongType
+		}
+		if (nx && old != nil) || (xx && old == nil) {
+			return nil
+		}
 	}
 	o := newString(clone(val))
 	s.setKey(key, o, keepTTL)

@@ -124,8 +124,7 @@ func loadEntry(dec *rdb.Decoder, e *rdb.Entry, s *Store, drop bool) error {
 	}
 	o.ExpireAtMs = e.ExpireAtMs
 	o.Encoding = e.Encoding
-	o.LRUIdleSec = e.LRUIdleSec
-	o.LFUFreq = e.LFUFreq
+	o.setLRULFU(e.LRUIdleSec, e.LFUFreq)
 	if drop {
 		if o.HasTTL() && o.ExpireAtMs < s.NowMs {
 			return nil

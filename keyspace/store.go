@@ -4,6 +4,7 @@
 package keyspace
 
 import (
+	"math"
 	"sort"
 
 	"github.com/persistkit/persistkit/format/rdb"
@@ -14,9 +15,16 @@ const NumDBs = 16
 
 // Object is a value in the store together with its key-level metadata.
 // Exactly one of the value fields is used, as Kind says. Collections use
-// mutable forms suited to applying commands; export sorts them.
+// mutable forms suited to applying commands; export sorts them. The
+// metadata is narrow so that an Object fits a 112-byte size class: the
+// store holds one per key.
 type Object struct {
-	Kind       rdb.Kind
+	Kind rdb.Kind
+	// Encoding is the on-disk encoding this value was read with, if it came
+	// from an RDB; informational only.
+	Encoding   rdb.Encoding
+	LFUFreq    int16 // 0..255, -1 when unknown
+	LRUIdleSec int32 // -1 when unknown; saturates at math.MaxInt32
 	ExpireAtMs int64 // rdb.NoExpire when the key has no TTL
 
 	Str    []byte
@@ -26,12 +34,20 @@ type Object struct {
 	Hash   map[string]*HashValue
 	Stream *rdb.Stream
 	Module *rdb.Module
+}
 
-	// Encoding is the on-disk encoding this value was read with, if it came
-	// from an RDB; informational only.
-	Encoding   rdb.Encoding
-	LRUIdleSec int64 // -1 when unknown
-	LFUFreq    int   // -1 when unknown
+// setLRULFU records an idle time and LFU counter as read from an RDB or a
+// RESTORE; negative values mean unknown. Redis' LRU clock has 24 bits of
+// seconds, so saturating at math.MaxInt32 loses nothing Redis keeps.
+func (o *Object) setLRULFU(idleSec int64, freq int) {
+	o.LRUIdleSec = int32(min(idleSec, math.MaxInt32))
+	if idleSec < 0 {
+		o.LRUIdleSec = -1
+	}
+	o.LFUFreq = -1
+	if freq >= 0 {
+		o.LFUFreq = int16(min(freq, 255))
+	}
 }
 
 // HashValue is a hash field's value and TTL (0 = none).
