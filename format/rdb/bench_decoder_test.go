@@ -56,3 +56,55 @@ func BenchmarkDecodeTypesLargeSkip(b *testing.B) {
 	benchDecode(b, "7.4.1/types-large/dump.rdb", false, false)
 }
 func BenchmarkDecodeStreamsSkip(b *testing.B) { benchDecode(b, "7.4.1/streams/dump.rdb", false, false) }
+
+// benchCheckFile decodes a file the way rdbtool check does (Deep,
+// ReuseEntry, Elements with a counting callback, Value for streams and
+// modules). The file comes from $PERSISTKIT_BENCH_RDB (for example
+// /tmp/persistkit-bench/0.01/mixed.rdb); without it the benchmark skips.
+// stream hides Len, so the decoder checksums on its goroutine as it does
+// reading a file.
+func benchCheckFile(b *testing.B, stream bool) {
+	path := os.Getenv("PERSISTKIT_BENCH_RDB")
+	if path == "" {
+		b.Skip("PERSISTKIT_BENCH_RDB not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	opt := &DecodeOptions{Deep: true, ReuseEntry: true}
+	var n int64
+	count := func(*Element) error { n++; return nil }
+	for b.Loop() {
+		var r io.Reader = bytes.NewReader(data)
+		if stream {
+			r = struct{ io.Reader }{r}
+		}
+		d := NewDecoder(r, opt)
+		for {
+			rec, err := d.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if e, ok := rec.(*Entry); ok {
+				switch e.Kind {
+				case KindStream, KindModule:
+					_, err = d.Value()
+				default:
+					err = d.Elements(count)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkCheckFile(b *testing.B)       { benchCheckFile(b, false) }
+func BenchmarkCheckFileStream(b *testing.B) { benchCheckFile(b, true) }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -23,21 +24,27 @@ const maxRedisVersion = 13
 // valkeyVersion is the only VALKEY-magic version understood (Valkey 9.0).
 const valkeyVersion = 80
 
-// readerSize is the buffer used when the input is not a *bufio.Reader.
+// readerSize is the buffer used for in-memory input.
 const readerSize = 1 << 20
+
+// errClosed is the sticky error of a decoder closed before its end.
+var errClosed = errors.New("rdb: decoder closed")
 
 // Decoder reads an RDB stream record by record, like archive/tar.Reader.
 // Next returns the records; Value (or Elements) decodes the value of the
 // last *Entry on demand, and Next skips it cheaply otherwise. Memory stays
 // bounded by the largest single value. Errors are sticky. Not safe for
 // concurrent use.
+//
+// Reading from a file or stream, a Decoder checksums on a goroutine of its
+// own; it stops at the footer or the first error, and Close (or garbage
+// collection of an abandoned Decoder) stops it earlier.
 type Decoder struct {
-	br  *bufio.Reader
+	br  source // the input window (named br because it replaced a *bufio.Reader)
 	lim Limits
 	opt DecodeOptions
 
 	off int64
-	crc uint64
 	err error // sticky; io.EOF after the footer
 
 	hdr     bool
@@ -80,6 +87,7 @@ type Decoder struct {
 	lpents []blobEntry
 
 	members memberSet // Deep: duplicate-member test, reused across values
+	vld     validator // Deep: the checks of the value being walked
 
 	reuse  *Entry  // the Entry Next returns with ReuseEntry
 	elem   Element // what Elements passes for a string value
@@ -88,8 +96,12 @@ type Decoder struct {
 
 // NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
 // used as is and nothing past the RDB footer is consumed from it, so an AOF
-// reader can go on with the commands after an RDB preamble. A nil opt means
-// defaults.
+// reader can go on with the commands after an RDB preamble. Any other r is
+// read in chunks of up to 1 MiB (so it may be read past the footer); unless
+// it is in-memory input (it has a Len method, like *bytes.Reader), a
+// goroutine computes the checksum of each chunk while the decoder parses
+// it. r is only ever called from the goroutine calling the Decoder's
+// methods. A nil opt means defaults.
 func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
 	d := &Decoder{expire: NoExpire, idle: -1, freq: -1}
 	if opt != nil {
@@ -97,17 +109,42 @@ func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
 	}
 	d.lim = d.opt.Limits.withDefaults()
 	if br, ok := r.(*bufio.Reader); ok {
-		d.br = br
+		d.br.bio = br
+	} else if l, ok := r.(interface{ Len() int }); ok {
+		// In-memory input (bytes.Reader, strings.Reader): nothing to
+		// overlap, and no need for a 1 MiB buffer for a small file.
+		d.br.rd = r
+		d.br.buf = make([]byte, max(4096, min(readerSize, l.Len()+16)))
 	} else {
-		size := readerSize
-		if l, ok := r.(interface{ Len() int }); ok {
-			// In-memory input (bytes.Reader, strings.Reader): no need
-			// for a 1 MiB buffer for a small file.
-			size = max(4096, min(readerSize, l.Len()+16))
-		}
-		d.br = bufio.NewReaderSize(r, size)
+		cw := startCRCWorker()
+		d.br.rd, d.br.cw = r, cw
+		// An abandoned Decoder must not leak the goroutine; cw does not
+		// reference d, so d can be collected.
+		runtime.AddCleanup(d, func(cw *crcWorker) { cw.stop() }, cw)
 	}
 	return d
+}
+
+// Close stops the checksum goroutine, if any; it does not close the
+// underlying reader. It is only needed to abandon a Decoder before Next
+// returned io.EOF or an error (the goroutine stops by itself there, and
+// also when an abandoned Decoder is garbage collected); after that it does
+// nothing. Calling Close more than once is fine; once closed, a Decoder
+// that had not finished returns an error from every call. Close returns
+// nil.
+func (d *Decoder) Close() error {
+	if d.err == nil {
+		d.err = errClosed
+	}
+	d.br.release()
+	return nil
+}
+
+// stick makes err the sticky error and stops reading.
+func (d *Decoder) stick(err error) error {
+	d.err = err
+	d.br.release()
+	return err
 }
 
 // Version reads the header if needed and returns the RDB version (1..13 for
@@ -156,7 +193,7 @@ func (d *Decoder) header() error {
 	d.ctx = "header"
 	var h [9]byte
 	if err := d.readFull(h[:]); err != nil {
-		d.err = err
+		d.stick(err)
 		return err
 	}
 	d.hdr = true
@@ -167,13 +204,13 @@ func (d *Decoder) header() error {
 	case string(h[:6]) == "VALKEY":
 		magic, digits, d.flavour = "VALKEY", h[6:], FlavourValkey
 	default:
-		d.err = d.fail(0, "header", errCorrupt("not an RDB file: magic "+strconv.Quote(string(h[:]))))
+		d.stick(d.fail(0, "header", errCorrupt("not an RDB file: magic "+strconv.Quote(string(h[:])))))
 		return d.err
 	}
 	v := 0
 	for _, c := range digits {
 		if c < '0' || c > '9' {
-			d.err = d.fail(int64(len(magic)), "header", errCorrupt("invalid version digits "+strconv.Quote(string(digits))))
+			d.stick(d.fail(int64(len(magic)), "header", errCorrupt("invalid version digits "+strconv.Quote(string(digits)))))
 			return d.err
 		}
 		v = v*10 + int(c-'0')
@@ -184,7 +221,7 @@ func (d *Decoder) header() error {
 		ok = v == valkeyVersion
 	}
 	if !ok {
-		d.err = d.fail(int64(len(magic)), "header", errUnsupported("RDB version "+strconv.Itoa(v)+" with magic "+magic))
+		d.stick(d.fail(int64(len(magic)), "header", errUnsupported("RDB version "+strconv.Itoa(v)+" with magic "+magic)))
 		return d.err
 	}
 	return nil
@@ -206,14 +243,14 @@ func (d *Decoder) Next() (Record, error) {
 	}
 	if d.pending {
 		if err := d.skipValue(); err != nil {
-			d.err = err
+			d.stick(err)
 			return nil, err
 		}
 	}
 	d.ent, d.val, d.curKey = nil, nil, nil
 	rec, err := d.next()
 	if err != nil {
-		d.err = err
+		d.stick(err)
 		return nil, err
 	}
 	return rec, nil
@@ -336,22 +373,29 @@ func (d *Decoder) setPrefix(off int64) {
 // footer handles what follows the EOF opcode: from RDB 5 on, the CRC-64 of
 // every byte before it, little-endian, 0 meaning "not computed".
 func (d *Decoder) footer() error {
-	d.computed = d.crc
+	d.computed = d.br.crcNow()
 	if d.version < 5 {
 		return io.EOF
 	}
 	off := d.off
-	p, err := d.br.Peek(8)
-	if err != nil {
-		if err == io.EOF || err == bufio.ErrBufferFull {
-			err = io.ErrUnexpectedEOF
+	// Nothing counts as consumed unless all 8 bytes arrive (the offset of
+	// a truncated footer is where it starts).
+	s := &d.br
+	var p [8]byte
+	for got := 0; got < 8; {
+		if s.r >= s.w {
+			if err := s.fill(); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return d.fail(off, "checksum", err)
+			}
 		}
-		return d.fail(off, "checksum", err)
+		n := copy(p[got:], s.buf[s.r:s.w])
+		s.r += n
+		got += n
 	}
-	d.stored = binary.LittleEndian.Uint64(p)
-	if _, err := d.br.Discard(8); err != nil {
-		return d.fail(off, "checksum", err)
-	}
+	d.stored = binary.LittleEndian.Uint64(p[:])
 	d.off += 8
 	switch {
 	case d.stored == 0:
@@ -517,7 +561,7 @@ func (d *Decoder) Value() (Value, error) {
 	d.pending = false
 	v, err := d.readValue()
 	if err != nil {
-		d.err = err
+		d.stick(err)
 		return nil, err
 	}
 	d.val = v
@@ -565,7 +609,7 @@ func (d *Decoder) Elements(fn func(e *Element) error) error {
 		err = d.walk(false, fn)
 	}
 	if err != nil {
-		d.err = err
+		d.stick(err)
 	}
 	return err
 }
@@ -767,7 +811,8 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 	e := d.ent
 	emit := fn
 	if d.opt.Deep {
-		v := newValidator(e, &d.members)
+		v := &d.vld
+		v.reset(e, &d.members)
 		emit = func(el *Element) error {
 			if err := v.check(el); err != nil {
 				return d.fail(d.off, "element "+strconv.Itoa(v.n-1), err)
@@ -785,7 +830,10 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		}
 		return s, err
 	}
-	var el Element
+	// The element lives in the Decoder: a local one escapes through fn
+	// (an allocation per value).
+	d.elem = Element{}
+	el := &d.elem
 	var err error
 	switch {
 	case e.Type == TypeList || e.Type == TypeSet:
@@ -798,7 +846,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			if el.Member, err = str(0); err != nil {
 				return err
 			}
-			if err = emit(&el); err != nil {
+			if err = emit(el); err != nil {
 				return err
 			}
 		}
@@ -821,7 +869,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			if err != nil {
 				return err
 			}
-			if err = emit(&el); err != nil {
+			if err = emit(el); err != nil {
 				return err
 			}
 		}
@@ -839,7 +887,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			if el.Value, err = str(1); err != nil {
 				return err
 			}
-			if err = emit(&el); err != nil {
+			if err = emit(el); err != nil {
 				return err
 			}
 		}
@@ -871,7 +919,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			default:
 				el.ExpireAtMs = ts
 			}
-			if err = emit(&el); err != nil {
+			if err = emit(el); err != nil {
 				return err
 			}
 		}
@@ -913,7 +961,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 				return d.fail(off, "hash field TTL", errCorrupt("field TTL "+strconv.FormatUint(exp, 10)+" out of range"))
 			}
 			el.ExpireAtMs = int64(exp)
-			if err = emit(&el); err != nil {
+			if err = emit(el); err != nil {
 				return err
 			}
 		}
@@ -942,7 +990,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			}
 			if container == 1 { // PLAIN: the blob is one element
 				el.Member = blob
-				if err := emit(&el); err != nil {
+				if err := emit(el); err != nil {
 					return err
 				}
 				continue
@@ -951,7 +999,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 				return d.fail(d.strOff, d.ctx, errCorrupt("empty quicklist node"))
 			}
 			// Empty nodes are dropped, as Redis does.
-			if err := d.walkBlobList(blob, keep, e.Type == TypeListQuicklist, &el, emit); err != nil {
+			if err := d.walkBlobList(blob, keep, e.Type == TypeListQuicklist, el, emit); err != nil {
 				return err
 			}
 		}
@@ -973,9 +1021,9 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 	base := d.strOff
 	switch e.Type {
 	case TypeListZiplist:
-		return d.walkBlobList(blob, keep, true, &el, emit)
+		return d.walkBlobList(blob, keep, true, el, emit)
 	case TypeSetListpack:
-		return d.walkBlobList(blob, keep, false, &el, emit)
+		return d.walkBlobList(blob, keep, false, el, emit)
 	case TypeSetIntset:
 		var cbErr error
 		var arena []byte
@@ -987,7 +1035,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			}
 			prev, first = v, false
 			el.Member = d.intText(v, keep, 0, &arena)
-			if cbErr = emit(&el); cbErr != nil {
+			if cbErr = emit(el); cbErr != nil {
 				return cbErr
 			}
 			return nil
@@ -1003,7 +1051,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		var cbErr error
 		_, err := walkZipmap(blob, func(k, v []byte) error {
 			el.Member, el.Value = k, v
-			cbErr = emit(&el)
+			cbErr = emit(el)
 			return cbErr
 		})
 		if cbErr != nil {
@@ -1053,7 +1101,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			}
 			el.ExpireAtMs = be.Int
 		}
-		cbErr = emit(&el)
+		cbErr = emit(el)
 		return cbErr
 	}
 	var cnt int

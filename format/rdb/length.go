@@ -7,10 +7,10 @@ import (
 )
 
 // Byte-level input. Every consumed byte passes through these functions, which
-// count the offset, feed the CRC-64 and, while d.recording is set, append
-// the raw bytes to d.rec (module opcode streams are kept byte-exact). They
-// read only what they are asked for from the *bufio.Reader (Peek/Discard,
-// ReadByte, ReadFull), so nothing past the footer is consumed.
+// count the offset and, while d.recording is set, append the raw bytes to
+// d.rec (module opcode streams are kept byte-exact). They consume from the
+// window of a source (see source.go), which also keeps the CRC-64: in bulk
+// over large spans, not per read.
 
 // maxChunk bounds how much a single read allocates ahead of the data
 // actually arriving: a lying length costs at most what the file contains.
@@ -29,14 +29,6 @@ func (d *Decoder) ioErr(err error) error {
 	return d.fail(d.off, d.ctx, err)
 }
 
-func (d *Decoder) consumed(p []byte) {
-	d.crc = CRC64(d.crc, p)
-	d.off += int64(len(p))
-	if d.recording {
-		d.record(p)
-	}
-}
-
 func (d *Decoder) record(p []byte) {
 	if uint64(len(d.rec)+len(p)) > d.lim.MaxRawLen {
 		if d.recErr == nil {
@@ -48,32 +40,54 @@ func (d *Decoder) record(p []byte) {
 }
 
 func (d *Decoder) readByte() (byte, error) {
-	b, err := d.br.ReadByte()
-	if err != nil {
-		return 0, d.ioErr(err)
+	s := &d.br
+	if s.r >= s.w {
+		if err := s.fill(); err != nil {
+			return 0, d.ioErr(err)
+		}
 	}
-	d.crc = crc64Tables[0][byte(d.crc)^b] ^ d.crc>>8
+	b := s.buf[s.r]
+	s.r++
 	d.off++
 	if d.recording {
-		d.record([]byte{b})
+		d.record(s.buf[s.r-1 : s.r])
 	}
 	return b, nil
 }
 
-// readFull fills p.
+// readFull fills p. On a short read the bytes that did arrive count as
+// consumed and the error is at the offset after them.
 func (d *Decoder) readFull(p []byte) error {
-	n, err := io.ReadFull(d.br, p)
-	if err != nil {
-		d.consumed(p[:n])
-		return d.ioErr(err)
+	s := &d.br
+	for len(p) > 0 {
+		if s.r >= s.w {
+			if err := s.fill(); err != nil {
+				return d.ioErr(err)
+			}
+		}
+		n := copy(p, s.buf[s.r:s.w])
+		s.r += n
+		d.off += int64(n)
+		if d.recording {
+			d.record(p[:n])
+		}
+		p = p[n:]
 	}
-	d.consumed(p)
 	return nil
 }
 
 // readFixed reads n <= 16 bytes into the decoder's scratch array; the
 // result is valid until the next read.
 func (d *Decoder) readFixed(n int) ([]byte, error) {
+	s := &d.br
+	if s.w-s.r >= n && !d.recording {
+		// The common case: no copy, the window holds all n bytes. The
+		// slice is only read before the next read, like d.tmp.
+		p := s.buf[s.r : s.r+n : s.r+n]
+		s.r += n
+		d.off += int64(n)
+		return p, nil
+	}
 	p := d.tmp[:n]
 	return p, d.readFull(p)
 }
@@ -115,23 +129,23 @@ func (d *Decoder) readBytes(n uint64, buf []byte) ([]byte, error) {
 
 // skip consumes n bytes without keeping them (they still feed the CRC).
 func (d *Decoder) skip(n uint64) error {
+	s := &d.br
 	for n > 0 {
-		k := d.br.Buffered()
-		if k == 0 {
-			if _, err := d.br.Peek(1); err != nil {
+		if s.r >= s.w {
+			if err := s.fill(); err != nil {
 				return d.ioErr(err)
 			}
-			k = d.br.Buffered()
 		}
-		if uint64(k) > n {
-			k = int(n)
+		k := uint64(s.w - s.r)
+		if k > n {
+			k = n
 		}
-		p, _ := d.br.Peek(k)
-		d.consumed(p)
-		if _, err := d.br.Discard(k); err != nil {
-			return d.ioErr(err)
+		if d.recording {
+			d.record(s.buf[s.r : s.r+int(k)])
 		}
-		n -= uint64(k)
+		s.r += int(k)
+		d.off += int64(k)
+		n -= k
 	}
 	return nil
 }

@@ -25,18 +25,22 @@ type validator struct {
 	prevTTL    int64
 }
 
-// newValidator starts checking e's elements; ms (reset here) remembers the
-// members for the duplicate test and is reused from value to value.
-func newValidator(e *Entry, ms *memberSet) *validator {
-	v := &validator{kind: e.Kind}
+// reset starts checking e's elements; ms (reset here) remembers the
+// members for the duplicate test and is reused from value to value, as is
+// v itself (one per Decoder: no allocation per value).
+func (v *validator) reset(e *Entry, ms *memberSet) {
+	*v = validator{kind: e.Kind, prevMember: v.prevMember[:0]}
 	switch e.Kind {
 	case KindSet, KindZSet, KindHash:
-		ms.reset()
-		v.seen = ms
+		// An intset is strictly increasing (walkIntset checks it), so
+		// its members cannot repeat.
+		if e.Encoding != EncIntset {
+			ms.reset()
+			v.seen = ms
+		}
 	}
 	v.ordered = e.Kind == KindZSet && (e.Encoding == EncListpack || e.Encoding == EncZiplist)
 	v.ttlRule = e.Encoding == EncListpackEx
-	return v
 }
 
 func (v *validator) check(el *Element) error {
@@ -102,30 +106,45 @@ func IsEmpty(v Value) bool {
 // of (hash, index) pairs. Unlike a map[string]struct{} it allocates nothing
 // per member and is reused across values, which made the duplicate test
 // the top cost of deep-checking files of small collections.
+//
+// Tables are kept from value to value, so a file of large collections does
+// not allocate (and page-fault) a growing table for each one: a slot is in
+// use only if its gen is the set's current generation, so reset is O(1)
+// and never clears a table. Growing moves the entries between two tables
+// used in turn (both kept), under a new generation, so the sparse prefix
+// a small collection uses stays cache-friendly after a big one.
 type memberSet struct {
 	seed  maphash.Seed
 	arena []byte
 	ends  []int // member i is arena[ends[i-1]:ends[i]]
 	table []msSlot
+	spare []msSlot // the other table, for the next grow
+	gen   uint32
 }
 
 type msSlot struct {
 	hash uint64
-	idx  uint32 // member index + 1; 0 marks a free slot
+	idx  uint32 // member index + 1
+	gen  uint32 // the slot is free unless gen is the set's current one
 }
 
-// msKeep bounds what reset keeps: one huge collection must not make every
-// later small one clear a huge table.
-const msKeep = 1 << 12
+// msKeep bounds what is kept between values (slots per table, arena
+// bytes / 64): one huge collection must not pin its memory for the rest
+// of the file.
+const msKeep = 1 << 16
+
+// msStart is the table size a value starts with.
+const msStart = 16
 
 func (s *memberSet) reset() {
 	if s.table == nil {
 		s.seed = maphash.MakeSeed()
 	}
-	if len(s.table) > msKeep {
+	if cap(s.table) > msKeep {
 		s.table = nil
-	} else {
-		clear(s.table)
+	}
+	if cap(s.spare) > msKeep {
+		s.spare = nil
 	}
 	if cap(s.arena) > 64*msKeep {
 		s.arena = nil
@@ -134,6 +153,27 @@ func (s *memberSet) reset() {
 		s.ends = nil
 	}
 	s.arena, s.ends = s.arena[:0], s.ends[:0]
+	s.nextGen()
+	s.table = sizeTable(s.table, msStart)
+}
+
+// nextGen frees every slot of both tables.
+func (s *memberSet) nextGen() {
+	s.gen++
+	if s.gen == 0 {
+		clear(s.table[:cap(s.table)])
+		clear(s.spare[:cap(s.spare)])
+		s.gen = 1
+	}
+}
+
+// sizeTable returns t resized to n slots, reallocating only when its
+// capacity is short (fresh slots have gen 0, which is never current).
+func sizeTable(t []msSlot, n int) []msSlot {
+	if cap(t) < n {
+		return make([]msSlot, n)
+	}
+	return t[:n]
 }
 
 func (s *memberSet) member(i uint32) []byte {
@@ -151,12 +191,13 @@ func (s *memberSet) add(m []byte) bool {
 	}
 	h := maphash.Bytes(s.seed, m)
 	mask := uint64(len(s.table) - 1)
+	gen := s.gen
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &s.table[i]
-		if sl.idx == 0 {
+		if sl.gen != gen {
 			s.arena = append(s.arena, m...)
 			s.ends = append(s.ends, len(s.arena))
-			*sl = msSlot{hash: h, idx: uint32(len(s.ends))}
+			*sl = msSlot{hash: h, idx: uint32(len(s.ends)), gen: gen}
 			return false
 		}
 		if sl.hash == h && bytes.Equal(s.member(sl.idx-1), m) {
@@ -166,17 +207,30 @@ func (s *memberSet) add(m []byte) bool {
 }
 
 func (s *memberSet) grow() {
-	old := s.table
-	s.table = make([]msSlot, max(16, 2*len(old)))
-	mask := uint64(len(s.table) - 1)
+	old, oldGen := s.table, s.gen
+	gen := oldGen + 1
+	wrapped := gen == 0
+	if wrapped {
+		gen = 1
+	}
+	t := sizeTable(s.spare, max(msStart, 2*len(old)))
+	if wrapped {
+		clear(t[:cap(t)])
+	}
+	mask := uint64(len(t) - 1)
 	for _, sl := range old {
-		if sl.idx == 0 {
+		if sl.gen != oldGen {
 			continue
 		}
 		i := sl.hash & mask
-		for s.table[i].idx != 0 {
+		for t[i].gen == gen {
 			i = (i + 1) & mask
 		}
-		s.table[i] = sl
+		sl.gen = gen
+		t[i] = sl
 	}
+	if wrapped {
+		clear(old[:cap(old)])
+	}
+	s.table, s.spare, s.gen = t, old, gen
 }
