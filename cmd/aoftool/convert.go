@@ -5,6 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -64,10 +68,12 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		return err
 	}
 	defer out.Abort()
+	defer tuneGC()()
 	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
 	if err != nil {
 		return err
 	}
+	exportGC()
 	lost := 0
 	opt := &rdb.EncodeOptions{Version: o.rdbVersion, Lossy: o.lossy, OnLossy: func(key []byte, what string) {
 		lost++
@@ -164,4 +170,50 @@ func writeConvertRDB(ctx context.Context, s *keyspace.Store, w io.Writer, opt *r
 		}
 	}
 	return st, enc.Close()
+}
+
+// The heap of a conversion is almost all live data: the keyspace grows
+// until the export, which then allocates about the size of the RDB in
+// short-lived buffers. With the default GOGC=100 the collector marks the
+// whole keyspace again every time the heap doubles, and once more during
+// the export (at 100 MB of AOF: a full mark of ~270 MB while writing).
+// convertGCPercent halves the marking during the replay; exportGC turns
+// the collector off for the export behind a memory limit of twice the live
+// heap, so a collection still happens if the export's garbage ever exceeds
+// the keyspace. Peak RSS is unchanged at 10 and 100 MB (the export's
+// garbage on top of the keyspace sets it either way). GOGC or GOMEMLIMIT
+// in the environment turn the tuning off.
+const convertGCPercent = 200
+
+// tuneGC applies convertGCPercent and returns a function restoring the
+// collector's settings.
+func tuneGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	pct := debug.SetGCPercent(convertGCPercent)
+	limit := debug.SetMemoryLimit(-1)
+	return func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// exportGC switches the collector off behind a memory limit of twice the
+// heap plus 64 MiB (see convertGCPercent). The heap is measured as all
+// allocated objects, which is the keyspace plus some garbage: the live
+// size known to the runtime dates from the last collection, which can be
+// long before the end of the replay.
+func exportGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	heap := sample[0].Value.Uint64()
+	debug.SetMemoryLimit(int64(min(2*heap+64<<20, math.MaxInt64/2)))
+	debug.SetGCPercent(-1)
 }
