@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"testing"
 )
@@ -57,5 +58,41 @@ func BenchmarkAppendString(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		dst = AppendString(dst[:0], s)
+	}
+}
+
+// TestSpecialMaskFirst checks that the lowest bit of specialMask marks
+// exactly the first special byte, for every pair of bytes at every pair of
+// positions (the rest plain).
+func TestSpecialMaskFirst(t *testing.T) {
+	special := func(c byte) bool { return c < 0x20 || c == '"' || c == '\\' || c >= 0x80 }
+	for p1 := range 8 {
+		for p2 := p1 + 1; p2 < 8; p2++ {
+			for c1 := range 256 {
+				for _, c2 := range []byte{0, 0x1f, 0x20, '"', '\\', 'a', 0x7f, 0x80, 0xff} {
+					b := []byte("abcdefgh")
+					b[p1], b[p2] = byte(c1), c2
+					var w uint64
+					for i := range 8 {
+						w |= uint64(b[i]) << (8 * i)
+					}
+					want := -1
+					for i := range 8 {
+						if special(b[i]) {
+							want = i
+							break
+						}
+					}
+					m := specialMask(w)
+					got := -1
+					if m != 0 {
+						got = bits.TrailingZeros64(m) >> 3
+					}
+					if got != want {
+						t.Fatalf("%q: first special byte %d, want %d", b, got, want)
+					}
+				}
+			}
+		}
 	}
 }
