@@ -31,33 +31,86 @@ type RewriteOptions struct {
 
 // Rewriter turns keys into the commands an AOF rewrite would emit
 // (aof.md §8): SET, RPUSH, SADD, ZADD, HMSET (+ HPEXPIREAT), XADD/XSETID/
-// XGROUP/XCLAIM, RESTORE for module values, then PEXPIREAT.
+// XGROUP/XCLAIM, RESTORE for module values, then PEXPIREAT. It allocates
+// nothing per key for strings, lists, sets, zsets and hashes. Not safe for
+// concurrent use.
 type Rewriter struct {
 	emit func(args ...[]byte) error
 	opt  RewriteOptions
 	args [][]byte
+	// num holds the numbers (scores, times) of the command being built;
+	// args may point into it, so it is reset only between commands.
+	num []byte
 }
 
+// Command names, shared by every command (emit must not modify args).
+var (
+	cmdSET        = []byte("SET")
+	cmdRPUSH      = []byte("RPUSH")
+	cmdSADD       = []byte("SADD")
+	cmdZADD       = []byte("ZADD")
+	cmdHMSET      = []byte("HMSET")
+	cmdHPEXPIREAT = []byte("HPEXPIREAT")
+	cmdPEXPIREAT  = []byte("PEXPIREAT")
+	argFIELDS     = []byte("FIELDS")
+	argOne        = []byte("1")
+)
+
 // NewRewriter returns a Rewriter that passes each command to emit, which
-// must consume args before it returns (they are reused).
+// must consume args before it returns (they are reused) and not modify
+// them.
 func NewRewriter(emit func(args ...[]byte) error, opt RewriteOptions) *Rewriter {
 	return &Rewriter{emit: emit, opt: opt}
 }
 
 func (r *Rewriter) cmd(args ...[]byte) error { return r.emit(args...) }
 
+// flush emits the command built in r.args and starts the next one.
+func (r *Rewriter) flush() error {
+	err := r.emit(r.args...)
+	r.args, r.num = r.args[:0], r.num[:0]
+	return err
+}
+
+// appendNum appends the decimal n to r.num and returns it.
+func (r *Rewriter) appendNum(n int64) []byte {
+	start := len(r.num)
+	r.num = strconv.AppendInt(r.num, n, 10)
+	return r.num[start:len(r.num):len(r.num)]
+}
+
 func (r *Rewriter) fmtScore(f float64) []byte {
+	start := len(r.num)
+	r.num = appendScore(r.num, f, r.opt.ScorePrecision)
+	return r.num[start:len(r.num):len(r.num)]
+}
+
+// appendScore formats a zset score as %.<prec>g would, or as the shortest
+// text that round-trips when prec is 0; infinities are inf and -inf.
+func appendScore(dst []byte, f float64, prec int) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return []byte("inf")
+		return append(dst, "inf"...)
 	case math.IsInf(f, -1):
-		return []byte("-inf")
+		return append(dst, "-inf"...)
 	}
-	prec := r.opt.ScorePrecision
+	// Integral scores print as integers below the exponent threshold:
+	// 10^6 for the shortest form (%e from exponent 6 on), 10^15 (well
+	// inside the 17 digits) for %.17g. -0 keeps its sign through strconv.
+	limit := int64(0)
+	switch prec {
+	case 0:
+		limit = 1e6
+	case 17:
+		limit = 1e15
+	}
+	if i := int64(f); float64(i) == f && i > -limit && i < limit && (i != 0 || !math.Signbit(f)) {
+		return strconv.AppendInt(dst, i, 10)
+	}
 	if prec == 0 {
 		prec = -1 // shortest round trip
 	}
-	return strconv.AppendFloat(nil, f, 'g', prec, 64)
+	return strconv.AppendFloat(dst, f, 'g', prec, 64)
 }
 
 func rewriteID(id rdb.StreamID) []byte {
@@ -71,14 +124,13 @@ func (r *Rewriter) FunctionLoad(code []byte) error {
 	return r.cmd([]byte("FUNCTION"), []byte("LOAD"), code)
 }
 
-// batch emits name key items... in commands of at most itemsPerCmd items
-// (pairs count as itemsPerCmd pairs via per).
-func (r *Rewriter) batch(name string, key []byte, items [][]byte, per int) error {
+// batch emits name key items... in commands of at most itemsPerCmd items.
+func (r *Rewriter) batch(name, key []byte, items [][]byte) error {
 	for len(items) > 0 {
-		n := min(len(items), itemsPerCmd*per)
-		r.args = append(r.args[:0], []byte(name), key)
+		n := min(len(items), itemsPerCmd)
+		r.args = append(r.args[:0], name, key)
 		r.args = append(r.args, items[:n]...)
-		if err := r.cmd(r.args...); err != nil {
+		if err := r.flush(); err != nil {
 			return err
 		}
 		items = items[n:]
@@ -91,31 +143,43 @@ func (r *Rewriter) batch(name string, key []byte, items [][]byte, per int) error
 // having emitted nothing, for a value without a command form.
 func (r *Rewriter) Key(key []byte, v rdb.Value, expireAtMs int64) error {
 	var err error
+	r.args, r.num = r.args[:0], r.num[:0]
 	switch v := v.(type) {
 	case *rdb.String:
-		err = r.cmd([]byte("SET"), key, v.Data)
+		r.args = append(r.args, cmdSET, key, v.Data)
+		err = r.flush()
 	case *rdb.List:
-		err = r.batch("RPUSH", key, v.Elems, 1)
+		err = r.batch(cmdRPUSH, key, v.Elems)
 	case *rdb.Set:
-		err = r.batch("SADD", key, v.Members, 1)
+		err = r.batch(cmdSADD, key, v.Members)
 	case *rdb.ZSet:
-		items := make([][]byte, 0, 2*len(v.Members))
-		for _, m := range v.Members {
-			items = append(items, r.fmtScore(m.Score), m.Member)
+		// Commands of at most itemsPerCmd score-member pairs.
+		for ms := v.Members; len(ms) > 0 && err == nil; {
+			n := min(len(ms), itemsPerCmd)
+			r.args = append(r.args, cmdZADD, key)
+			for i := range ms[:n] {
+				r.args = append(r.args, r.fmtScore(ms[i].Score), ms[i].Member)
+			}
+			err = r.flush()
+			ms = ms[n:]
 		}
-		err = r.batch("ZADD", key, items, 2)
 	case *rdb.Hash:
-		items := make([][]byte, 0, 2*len(v.Fields))
-		for _, f := range v.Fields {
-			items = append(items, f.Field, f.Value)
+		for fs := v.Fields; len(fs) > 0 && err == nil; {
+			n := min(len(fs), itemsPerCmd)
+			r.args = append(r.args, cmdHMSET, key)
+			for i := range fs[:n] {
+				r.args = append(r.args, fs[i].Field, fs[i].Value)
+			}
+			err = r.flush()
+			fs = fs[n:]
 		}
-		if err = r.batch("HMSET", key, items, 2); err == nil {
-			for _, f := range v.Fields {
-				if f.ExpireAtMs != 0 {
-					if err = r.cmd([]byte("HPEXPIREAT"), key, strconv.AppendInt(nil, f.ExpireAtMs, 10), []byte("FIELDS"), []byte("1"), f.Field); err != nil {
-						break
-					}
-				}
+		for i := range v.Fields {
+			if err != nil {
+				break
+			}
+			if f := &v.Fields[i]; f.ExpireAtMs != 0 {
+				r.args = append(r.args, cmdHPEXPIREAT, key, r.appendNum(f.ExpireAtMs), argFIELDS, argOne, f.Field)
+				err = r.flush()
 			}
 		}
 	case *rdb.Stream:
@@ -134,7 +198,8 @@ func (r *Rewriter) Key(key []byte, v rdb.Value, expireAtMs int64) error {
 		err = r.cmd([]byte("RESTORE"), key, []byte("0"), payload)
 	}
 	if err == nil && expireAtMs != rdb.NoExpire {
-		err = r.cmd([]byte("PEXPIREAT"), key, strconv.AppendInt(nil, expireAtMs, 10))
+		r.args = append(r.args[:0], cmdPEXPIREAT, key, r.appendNum(expireAtMs))
+		err = r.flush()
 	}
 	return err
 }

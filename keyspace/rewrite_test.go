@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,5 +48,38 @@ func TestRewriterKey(t *testing.T) {
 	m := &rdb.Module{Name: "modtypeAA"}
 	if got, err := rewriteText(t, RewriteOptions{}, m, 5); !errors.Is(err, ErrNoCommandForm) || got != "" {
 		t.Errorf("module without DUMP version: %q, %v", got, err)
+	}
+}
+
+// TestAppendScore checks the integer fast path of appendScore against
+// strconv around every power of ten and the thresholds, for both
+// precisions rewrites use.
+func TestAppendScore(t *testing.T) {
+	var vals []float64
+	for p := 1.0; p < 1e19; p *= 10 {
+		for _, d := range []float64{-2, -1, 0, 1, 2} {
+			vals = append(vals, p+d, -(p + d), (p+d)*3, p+0.5)
+		}
+	}
+	for i := range 20000 {
+		vals = append(vals, float64(i*i*7919), -float64(i*13), float64(i)/4)
+	}
+	vals = append(vals, 0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), 1<<53, -(1 << 53), 1<<63, math.MaxFloat64, 5e-324)
+	for _, prec := range []int{0, 17} {
+		for _, f := range vals {
+			want := strconv.AppendFloat(nil, f, 'g', prec, 64)
+			if prec == 0 {
+				want = strconv.AppendFloat(nil, f, 'g', -1, 64)
+			}
+			switch {
+			case math.IsInf(f, 1):
+				want = []byte("inf")
+			case math.IsInf(f, -1):
+				want = []byte("-inf")
+			}
+			if got := appendScore(nil, f, prec); !bytes.Equal(got, want) {
+				t.Errorf("appendScore(%v, %d) = %s, want %s", f, prec, got, want)
+			}
+		}
 	}
 }
