@@ -86,14 +86,25 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 	}
 	defer in.Close()
 	var src recordSource
-	if o.from == "jsonl" {
+	switch {
+	case o.from == "jsonl":
 		src = newJSONLSource(in)
-	} else {
+	case o.to == "rdb":
 		src = &rdbSource{dec: rdb.NewDecoder(in, nil)}
+	default:
+		// writeAOF copies what it keeps (see runPipeline). The decoder
+		// buffers its input itself; in's bufio.Reader would copy every
+		// byte once more.
+		src = &rdbSource{dec: rdb.NewDecoder(in.count, &rdb.DecodeOptions{ReuseEntry: true})}
 	}
 	p := o.env.NewProgress(o.g, "converting")
 	defer p.Done()
 	progress := func() { p.Update(in.count.N, in.size) }
+	if rs, ok := src.(*rdbSource); ok {
+		// The decoder's offset, not in.count: the decoder may read ahead
+		// on a goroutine of its own.
+		progress = func() { p.Update(rs.dec.Offset(), in.size) }
+	}
 
 	var lossCount int
 	onLossy := func(key []byte, what string) {
@@ -115,18 +126,21 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		return err
 	}
 	defer out.Abort()
-	bw := bufio.NewWriterSize(out, 1<<20)
 	var stats convertStats
 	if o.to == "aof" {
-		stats, err = writeAOF(ctx, src, bw, progress)
+		ob := newOutBuf(out)
+		stats, err = writeAOF(ctx, src.(*rdbSource).dec, ob, progress)
+		if err == nil {
+			err = ob.flush()
+		}
 	} else {
-		stats, err = writeRDB(ctx, src, bw, o, onLossy, progress)
+		bw := bufio.NewWriterSize(out, 1<<20)
+		if stats, err = writeRDB(ctx, src, bw, o, onLossy, progress); err == nil {
+			err = bw.Flush()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return err
 	}
 	if err := out.Commit(); err != nil {
 		return err
@@ -246,40 +260,17 @@ func lossyHint(err error) error {
 }
 
 // writeAOF writes the commands rebuilding every record, in file order.
-func writeAOF(ctx context.Context, src recordSource, w io.Writer, progress func()) (convertStats, error) {
+func writeAOF(ctx context.Context, dec *rdb.Decoder, ob *outBuf, progress func()) (convertStats, error) {
 	var st convertStats
-	var dec *rdb.Decoder
-	if rs, ok := src.(*rdbSource); ok {
-		dec = rs.dec
-	}
-	sink := newRESPSink(w, dec)
-	for n := 0; ; n++ {
-		if n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-			progress()
-		}
-		rec, v, err := src.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st, err
-		}
-		if e, ok := rec.(*rdb.Entry); ok {
-			if err := sink.entry(e, v); err != nil {
-				return st, err
-			}
-			st.keys++
-			continue
-		}
-		if err := sink.record(rec); err != nil {
-			return st, err
-		}
-	}
+	sink := newRESPSink(ob, dec)
+	// No filter: every key, fields with a passed TTL included.
+	filt := &dumpFilter{expired: "include"}
+	keys, err := runPipeline(ctx, dec, pipeConfig{filt: filt, needValue: true, progress: progress}, sink)
+	st.keys = keys - sink.skipped
 	st.skipped = sink.skipped
-	st.keys -= st.skipped
+	if err != nil {
+		return st, err
+	}
 	return st, sink.close()
 }
 
@@ -307,10 +298,10 @@ func convertAOFDir(ctx context.Context, o *convertOptions, src recordSource, pro
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	st, err := writeAOF(ctx, src, bw, progress)
+	ob := newOutBuf(f)
+	st, err := writeAOF(ctx, src.(*rdbSource).dec, ob, progress)
 	if err == nil {
-		err = bw.Flush()
+		err = ob.flush()
 	}
 	if err == nil {
 		err = f.Sync()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
@@ -15,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/persistkit/persistkit/format/rdb"
-	"github.com/persistkit/persistkit/format/resp"
 	"github.com/persistkit/persistkit/internal/cli"
 	"github.com/persistkit/persistkit/keyspace"
 )
@@ -176,30 +174,6 @@ func (f *dumpFilter) matchSize(n int64) bool {
 	return n >= f.minSize && (f.maxSize == 0 || n <= f.maxSize)
 }
 
-// dropDeadFields returns h without the fields whose TTL is before cutoff,
-// or nil when none is left (Redis skips empty hashes on load).
-func dropDeadFields(h *rdb.Hash, cutoff int64) rdb.Value {
-	dead := 0
-	for _, f := range h.Fields {
-		if f.ExpireAtMs != 0 && f.ExpireAtMs < cutoff {
-			dead++
-		}
-	}
-	if dead == 0 {
-		return h
-	}
-	if dead == len(h.Fields) {
-		return nil
-	}
-	live := &rdb.Hash{Fields: make([]rdb.HashField, 0, len(h.Fields)-dead)}
-	for _, f := range h.Fields {
-		if f.ExpireAtMs == 0 || f.ExpireAtMs >= cutoff {
-			live.Fields = append(live.Fields, f)
-		}
-	}
-	return live
-}
-
 // dumpSink is one output format.
 type dumpSink interface {
 	record(rec rdb.Record) error
@@ -227,82 +201,37 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 		return err
 	}
 	defer out.Abort()
-	bw := bufio.NewWriterSize(out, 256<<10)
-	dec := rdb.NewDecoder(in, nil)
+	ob := newOutBuf(out)
+	// ReuseEntry: the pipeline copies what it keeps. The decoder buffers
+	// its input itself; in's bufio.Reader would copy every byte once more.
+	dec := rdb.NewDecoder(in.count, &rdb.DecodeOptions{ReuseEntry: true})
 	var sink dumpSink
 	switch o.format {
 	case "jsonl":
-		sink = &jsonSink{w: bw}
+		sink = &jsonSink{o: ob}
 	case "json":
-		sink = &jsonSink{w: bw, array: true}
+		sink = &jsonSink{o: ob, array: true}
 	case "csv":
-		sink = newCSVSink(bw)
+		sink = newCSVSink(ob)
 	case "resp":
-		sink = newRESPSink(bw, dec)
+		sink = newRESPSink(ob, dec)
 	case "keys":
-		sink = &keysSink{w: bw}
+		sink = &keysSink{o: ob}
 	}
-	needValue := o.format != "keys" || filt.needsSize()
 	p := o.env.NewProgress(o.g, "dumping")
-	derr := func() error {
-		for n := 0; ; n++ {
-			if n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				p.Update(in.count.N, in.size)
-			}
-			rec, err := dec.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			e, ok := rec.(*rdb.Entry)
-			if a, isAux := rec.(*rdb.Aux); isAux && string(a.Key) == "ctime" && !o.keepDeadFields {
-				// ctime has second resolution and the save happened within
-				// that second: fields expired before its end were dead.
-				if sec, err := strconv.ParseInt(string(a.Value), 10, 64); err == nil && sec > 0 && sec < 1<<40 {
-					filt.fieldCutoff = max(filt.fieldCutoff, (sec+1)*1000)
-				}
-			}
-			if !ok {
-				if !filt.any() {
-					if err := sink.record(rec); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if !filt.matchEntry(e) {
-				continue
-			}
-			var v rdb.Value
-			// Hashes may have dead fields, or be dead altogether.
-			if needValue || (e.Kind == rdb.KindHash && filt.fieldCutoff > 0) {
-				if v, err = dec.Value(); err != nil {
-					return err
-				}
-				if h, isHash := v.(*rdb.Hash); isHash && filt.fieldCutoff > 0 {
-					if v = dropDeadFields(h, filt.fieldCutoff); v == nil {
-						continue
-					}
-				}
-				if filt.needsSize() && !filt.matchSize(valueSize(v)) {
-					continue
-				}
-			}
-			if err := sink.entry(e, v); err != nil {
-				return err
-			}
-		}
-	}()
+	_, derr := runPipeline(ctx, dec, pipeConfig{
+		filt:        filt,
+		needValue:   o.format != "keys" || filt.needsSize(),
+		ctimeCutoff: !o.keepDeadFields,
+		// The decoder's offset, not in.count: the decoder may read
+		// ahead on a goroutine of its own.
+		progress: func() { p.Update(dec.Offset(), in.size) },
+	}, sink)
 	p.Done()
 	// Flush what was decoded before a failure: a partial dump of a damaged
 	// file is still useful, and the exit code says it is incomplete.
 	cerr := sink.close()
-	if ferr := bw.Flush(); cerr == nil {
+	if ferr := ob.flush(); cerr == nil {
 		cerr = ferr
 	}
 	if derr != nil {
@@ -316,50 +245,46 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 
 // jsonSink writes the canonical JSON, one object per line, or as an array.
 type jsonSink struct {
-	w     *bufio.Writer
+	o     *outBuf
 	array bool
 	n     int
-	buf   []byte
 }
 
 func (s *jsonSink) start() {
-	s.buf = s.buf[:0]
 	if s.array {
 		if s.n == 0 {
-			s.buf = append(s.buf, "[\n"...)
+			s.o.buf = append(s.o.buf, "[\n"...)
 		} else {
-			s.buf = append(s.buf, ",\n"...)
+			s.o.buf = append(s.o.buf, ",\n"...)
 		}
 	}
 	s.n++
 }
 
 func (s *jsonSink) record(rec rdb.Record) error {
+	mark := len(s.o.buf)
 	s.start()
-	b, ok := cli.AppendRecord(s.buf, rec)
+	b, ok := cli.AppendRecord(s.o.buf, rec)
 	if !ok {
-		if s.array { // undo the separator
-			s.n--
-		}
+		s.o.buf = b[:mark] // undo the separator
+		s.n--
 		return nil
 	}
 	if !s.array {
 		b = append(b, '\n')
 	}
-	s.buf = b
-	_, err := s.w.Write(b)
-	return err
+	s.o.buf = b
+	return s.o.check()
 }
 
 func (s *jsonSink) entry(e *rdb.Entry, v rdb.Value) error {
 	s.start()
-	b := cli.AppendEntry(s.buf, e, v)
+	b := cli.AppendEntry(s.o.buf, e, v)
 	if !s.array {
 		b = append(b, '\n')
 	}
-	s.buf = b
-	_, err := s.w.Write(b)
-	return err
+	s.o.buf = b
+	return s.o.check()
 }
 
 func (s *jsonSink) close() error {
@@ -367,11 +292,11 @@ func (s *jsonSink) close() error {
 		return nil
 	}
 	if s.n == 0 {
-		_, err := s.w.WriteString("[]\n")
-		return err
+		s.o.buf = append(s.o.buf, "[]\n"...)
+	} else {
+		s.o.buf = append(s.o.buf, "\n]\n"...)
 	}
-	_, err := s.w.WriteString("\n]\n")
-	return err
+	return s.o.check()
 }
 
 // csvSink writes one row per key; non-UTF-8 keys become base64:<...>.
@@ -413,27 +338,29 @@ func textKey(k []byte) string {
 }
 
 // keysSink prints key names, quoted when not printable.
-type keysSink struct{ w *bufio.Writer }
+type keysSink struct{ o *outBuf }
 
 func (s *keysSink) record(rdb.Record) error { return nil }
 func (s *keysSink) entry(e *rdb.Entry, _ rdb.Value) error {
-	s.w.WriteString(cli.PrintableBytes(e.Key))
-	return s.w.WriteByte('\n')
+	s.o.buf = append(s.o.buf, cli.PrintableBytes(e.Key)...)
+	s.o.buf = append(s.o.buf, '\n')
+	return s.o.check()
 }
 func (s *keysSink) close() error { return nil }
 
 // respSink writes the commands that rebuild each key.
 type respSink struct {
-	w       *resp.Writer
+	o       *outBuf
 	rw      *keyspace.Rewriter
 	curDB   int64
 	skipped int // module values without a command form, left out
+	args    [2][]byte
+	num     []byte
 }
 
-// newRESPSink writes commands to w; DUMP payloads (module values) use the
+// newRESPSink writes commands to o; DUMP payloads (module values) use the
 // input's RDB version, read from dec when it knows it.
-func newRESPSink(w io.Writer, dec *rdb.Decoder) *respSink {
-	rw := resp.NewWriter(w)
+func newRESPSink(o *outBuf, dec *rdb.Decoder) *respSink {
 	ver := 0
 	if dec != nil {
 		ver, _ = dec.Version()
@@ -442,8 +369,32 @@ func newRESPSink(w io.Writer, dec *rdb.Decoder) *respSink {
 		ver = 12
 	}
 	opt := keyspace.RewriteOptions{ScorePrecision: 17, ModuleDumpVersion: max(ver, 9)}
-	return &respSink{w: rw, rw: keyspace.NewRewriter(rw.WriteCommand, opt), curDB: -1}
+	s := &respSink{o: o, curDB: -1}
+	s.rw = keyspace.NewRewriter(s.emit, opt)
+	return s
 }
+
+// emit writes one command as Redis writes it to an AOF (resp.Writer's
+// format): "*<argc>\r\n", then "$<len>\r\n<bytes>\r\n" per argument.
+func (s *respSink) emit(args ...[]byte) error {
+	if len(args) == 0 {
+		return nil
+	}
+	b := append(s.o.buf, '*')
+	b = strconv.AppendUint(b, uint64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendUint(b, uint64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	s.o.buf = b
+	return s.o.check()
+}
+
+var cmdSelect = []byte("SELECT")
 
 func (s *respSink) record(rec rdb.Record) error {
 	if f, ok := rec.(*rdb.Function); ok {
@@ -455,7 +406,9 @@ func (s *respSink) record(rec rdb.Record) error {
 func (s *respSink) entry(e *rdb.Entry, v rdb.Value) error {
 	if int64(e.DB) != s.curDB {
 		s.curDB = int64(e.DB)
-		if err := s.w.WriteCommand([]byte("SELECT"), strconv.AppendUint(nil, e.DB, 10)); err != nil {
+		s.num = strconv.AppendUint(s.num[:0], e.DB, 10)
+		s.args = [2][]byte{cmdSelect, s.num}
+		if err := s.emit(s.args[:]...); err != nil {
 			return err
 		}
 	}
@@ -467,6 +420,4 @@ func (s *respSink) entry(e *rdb.Entry, v rdb.Value) error {
 	return err
 }
 
-func (s *respSink) close() error {
-	return s.w.Flush()
-}
+func (s *respSink) close() error { return s.o.err }
