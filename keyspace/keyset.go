@@ -305,7 +305,12 @@ func (s *KeySet) Flush() error {
 	}
 	n := s.nq
 	s.nq = 0
-	defer func() { s.qkey = s.qkey[:0] }()
+	defer func() {
+		s.qkey = s.qkey[:0]
+		if cap(s.qkey) > 1<<20 {
+			s.qkey = nil // after huge keys, do not keep their room
+		}
+	}()
 	if n == 0 {
 		return nil
 	}
@@ -728,16 +733,18 @@ func (s *KeySet) Close() error {
 // offsets rdb.Entry.Offset gives: its KeyAt method is what
 // [KeySetOptions.KeyAt] needs for an RDB file.
 type RDBKeyReader struct {
-	ra     io.ReaderAt
-	dec    *rdb.Decoder // the main decoder, for the file's flavour
-	prefix []byte       // header (+ a valkey-ver AUX), read on first use
+	ra      io.ReaderAt
+	flavour rdb.Flavour
+	prefix  []byte // header (+ a valkey-ver AUX), read on first use
 }
 
-// NewRDBKeyReader returns a reader of entries of the file ra, which dec
-// (the decoder reading the file from its start) decodes; ra must not
-// depend on dec's position, as an *os.File's ReadAt does not.
-func NewRDBKeyReader(ra io.ReaderAt, dec *rdb.Decoder) *RDBKeyReader {
-	return &RDBKeyReader{ra: ra, dec: dec}
+// NewRDBKeyReader returns a reader of the entries of the RDB file ra, whose
+// flavour is what [rdb.Decoder.Flavour] says once the file's AUX fields are
+// read (at its first entry). ra must not depend on the position of the
+// decoder reading the file, as an *os.File's ReadAt does not. An
+// RDBKeyReader is not safe for concurrent use.
+func NewRDBKeyReader(ra io.ReaderAt, flavour rdb.Flavour) *RDBKeyReader {
+	return &RDBKeyReader{ra: ra, flavour: flavour}
 }
 
 // EntryAt decodes the entry whose record (prefix opcodes included) starts
@@ -751,7 +758,7 @@ func (r *RDBKeyReader) EntryAt(off int64) (*rdb.Entry, error) {
 		}
 		// REDIS0011 files from Valkey 8 read differently after a
 		// valkey-ver AUX field: repeat one.
-		if fl, _ := r.dec.Flavour(); fl == rdb.FlavourValkey && string(hdr[:5]) == "REDIS" {
+		if r.flavour == rdb.FlavourValkey && string(hdr[:5]) == "REDIS" {
 			hdr = append(hdr, rdb.OpAux, 10)
 			hdr = append(hdr, "valkey-ver"...)
 			hdr = append(hdr, 5)

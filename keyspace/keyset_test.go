@@ -432,7 +432,7 @@ func TestRDBKeyReader(t *testing.T) {
 			}
 			data := buf.Bytes()
 			dec := rdb.NewDecoder(bytes.NewReader(data), nil)
-			kr := NewRDBKeyReader(bytes.NewReader(data), dec)
+			var kr *RDBKeyReader
 			n := 0
 			for {
 				rec, err := dec.Next()
@@ -445,6 +445,10 @@ func TestRDBKeyReader(t *testing.T) {
 				e, ok := rec.(*rdb.Entry)
 				if !ok {
 					continue
+				}
+				if kr == nil {
+					fl, _ := dec.Flavour()
+					kr = NewRDBKeyReader(bytes.NewReader(data), fl)
 				}
 				got, err := kr.EntryAt(e.Offset)
 				if err != nil {
