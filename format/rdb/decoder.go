@@ -842,6 +842,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		if err != nil {
 			return err
 		}
+		d.reserveMembers(n)
 		for range n {
 			if el.Member, err = str(0); err != nil {
 				return err
@@ -857,6 +858,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		if err != nil {
 			return err
 		}
+		d.reserveMembers(n)
 		for range n {
 			if el.Member, err = str(0); err != nil {
 				return err
@@ -880,6 +882,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		if err != nil {
 			return err
 		}
+		d.reserveMembers(n)
 		for range n {
 			if el.Member, err = str(0); err != nil {
 				return err
@@ -898,6 +901,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		if err != nil {
 			return err
 		}
+		d.reserveMembers(n)
 		for range n {
 			if el.Member, err = str(0); err != nil {
 				return err
@@ -937,6 +941,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		if err != nil {
 			return err
 		}
+		d.reserveMembers(n)
 		for range n {
 			off := d.off
 			ttl, err := d.readUint()
@@ -1019,6 +1024,12 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		return err
 	}
 	base := d.strOff
+	if len(blob) >= lpHdrSize && (e.Encoding == EncListpack || e.Encoding == EncListpackEx) {
+		// The listpack header's entry count (UINT16_MAX: unknown).
+		if n := binary.LittleEndian.Uint16(blob[4:]); n != lpNumeleUnknown {
+			d.reserveMembers(uint64(n) / uint64(entriesPerMember(e)))
+		}
+	}
 	switch e.Type {
 	case TypeListZiplist:
 		return d.walkBlobList(blob, keep, true, el, emit)
@@ -1120,6 +1131,25 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		return d.fail(base, d.ctx, errCorrupt("element count "+strconv.Itoa(cnt)+" is not a multiple of "+strconv.Itoa(per)))
 	}
 	return nil
+}
+
+// entriesPerMember is how many listpack entries make one member of e.
+func entriesPerMember(e *Entry) int {
+	switch {
+	case e.Kind == KindSet:
+		return 1
+	case e.Encoding == EncListpackEx:
+		return 3
+	}
+	return 2
+}
+
+// reserveMembers sizes the duplicate-member table for a value of about n
+// members (a count from the file).
+func (d *Decoder) reserveMembers(n uint64) {
+	if d.opt.Deep && d.vld.seen != nil {
+		d.vld.seen.reserve(n)
+	}
 }
 
 // walkBlobList emits every element of a ziplist or listpack blob.

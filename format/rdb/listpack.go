@@ -30,6 +30,29 @@ func walkListpack(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 	end := len(blob) - 1 // offset of the terminator
 	p, n := lpHdrSize, 0
 	for p < end {
+		// Fast path for the common small entries, a 7-bit uint or a
+		// string of up to 63 bytes: encoding+data is l <= 64 bytes, so
+		// the backlen is the single byte l (what lpEntryAt checks).
+		if b0 := blob[p]; b0 < 0xC0 {
+			l := 1
+			if b0 >= 0x80 {
+				l += int(b0 & 0x3F)
+			}
+			if p+l < end && blob[p+l] == byte(l) {
+				var e blobEntry
+				if b0 < 0x80 {
+					e = blobEntry{Int: int64(b0), IsInt: true}
+				} else {
+					e.Str = blob[p+1 : p+l : p+l]
+				}
+				if err := fn(n, e); err != nil {
+					return n, err
+				}
+				p += l + 1
+				n++
+				continue
+			}
+		}
 		e, size, err := lpEntryAt(blob, p, end, n)
 		if err != nil {
 			return n, err

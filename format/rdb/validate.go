@@ -2,8 +2,10 @@ package rdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -120,6 +122,8 @@ type memberSet struct {
 	table []msSlot
 	spare []msSlot // the other table, for the next grow
 	gen   uint32
+
+	k0, k1, k2, k3 uint64 // hash keys for short members, from seed
 }
 
 type msSlot struct {
@@ -136,9 +140,34 @@ const msKeep = 1 << 16
 // msStart is the table size a value starts with.
 const msStart = 16
 
+// msReserveMax caps the table size taken from a count in the file before
+// the members arrive (a lying count costs at most 128 KiB).
+const msReserveMax = 1 << 13
+
+// reserve sizes the empty table for about n members, n being a count from
+// the file: it saves the grows a value would otherwise go through.
+func (s *memberSet) reserve(n uint64) {
+	want := msStart
+	for uint64(want) < 2*n+2 && want < msReserveMax {
+		want *= 2
+	}
+	if want <= len(s.table) || len(s.ends) > 0 {
+		return
+	}
+	if cap(s.spare) > cap(s.table) {
+		s.table, s.spare = s.spare, s.table
+	}
+	// Every slot is free: reset moved to a new generation.
+	s.table = sizeTable(s.table, want)
+}
+
 func (s *memberSet) reset() {
 	if s.table == nil {
 		s.seed = maphash.MakeSeed()
+		s.k0 = maphash.String(s.seed, "k0")
+		s.k1 = maphash.String(s.seed, "k1")
+		s.k2 = maphash.String(s.seed, "k2")
+		s.k3 = maphash.String(s.seed, "k3") | 1
 	}
 	if cap(s.table) > msKeep {
 		s.table = nil
@@ -176,6 +205,26 @@ func sizeTable(t []msSlot, n int) []msSlot {
 	return t[:n]
 }
 
+// hash is maphash, except for members of up to 16 bytes (most of them),
+// which get a seeded multiply-mix of two overlapping words as in wyhash:
+// no call, a few instructions.
+func (s *memberSet) hash(m []byte) uint64 {
+	var a, b uint64
+	switch n := len(m); {
+	case n > 16:
+		return maphash.Bytes(s.seed, m)
+	case n >= 8:
+		a, b = binary.LittleEndian.Uint64(m), binary.LittleEndian.Uint64(m[n-8:])
+	case n >= 4:
+		a, b = uint64(binary.LittleEndian.Uint32(m)), uint64(binary.LittleEndian.Uint32(m[n-4:]))
+	case n > 0:
+		a = uint64(m[0])<<16 | uint64(m[n>>1])<<8 | uint64(m[n-1])
+	}
+	hi, lo := bits.Mul64(a^s.k0, b^s.k1^uint64(len(m)))
+	hi, lo = bits.Mul64(hi^lo^s.k2, s.k3)
+	return hi ^ lo
+}
+
 func (s *memberSet) member(i uint32) []byte {
 	start := 0
 	if i > 0 {
@@ -189,7 +238,7 @@ func (s *memberSet) add(m []byte) bool {
 	if 2*(len(s.ends)+1) > len(s.table) {
 		s.grow()
 	}
-	h := maphash.Bytes(s.seed, m)
+	h := s.hash(m)
 	mask := uint64(len(s.table) - 1)
 	gen := s.gen
 	for i := h & mask; ; i = (i + 1) & mask {
