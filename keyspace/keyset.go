@@ -40,7 +40,7 @@ type KeySetOptions struct {
 	// per-partition tables of Finish. 0 means [DefaultKeySetBudget]; values
 	// below 64 KiB are raised to 64 KiB.
 	MemoryBudget int
-	// TempDir is where the spill directory is created; "" means
+	// TempDir is where the spill file is created; "" means
 	// [os.TempDir].
 	TempDir string
 	// KeyAt returns the key of the record at offset, as passed to Add. It
@@ -89,21 +89,22 @@ type Duplicate struct {
 // the budget, the set is an open-addressing table of (64-bit seeded hash of
 // db and key, offset) pairs; a key whose hash is already there is compared
 // exactly (through KeyAt) and, if equal, reported at once to
-// KeySetOptions.Duplicate. Once the table would outgrow the budget, the set
-// spills: the table and every later key go as 16-byte (hash, offset) records
-// to one of 256 partitions chosen by the hash's top byte, in a temporary
-// file written in chunks (one byte of memory per chunk records its
-// partition, about 1 KiB per million keys). Finish then loads one partition at a time into a table and reports
-// the duplicates found there, sorted by offset, with both offsets. A
-// partition whose distinct hashes do not fit the budget is split again by
-// the next hash byte, so the budget holds for any number of keys. The spill
-// file needs 16 bytes of disk per key; it is unlinked as soon as it is
-// created where the system allows it, and otherwise removed by Finish or
-// Close.
+// KeySetOptions.Duplicate. Once the table would outgrow the budget, or
+// Reserve announces more keys than it can hold, the set spills: the table
+// and every later key go as 16-byte (hash, offset) records to one of 256
+// partitions chosen by the hash's top byte, in a temporary file written in
+// chunks. Finish then loads one partition at a time into a table and
+// reports the duplicates found there, sorted by offset, with both offsets
+// (Deferred set). A partition whose distinct hashes do not fit the budget
+// is split again by the next hash byte, so the budget holds for any number
+// of keys. The spill file needs 16 bytes of disk per key; it is unlinked as
+// soon as it is created where the system allows it, and otherwise removed
+// by Finish or Close.
 //
-// Memory is the budget plus the keys of one batch (KeySetBatch) and the
-// duplicates Finish found and has yet to report (24 bytes each; a sound file
-// has none).
+// Memory is the budget plus the keys of one batch (KeySetBatch), one byte
+// per spilled chunk naming its partition (about 1.3 KiB per million keys at
+// the default budget), and the duplicates Finish found and has yet to
+// report (24 bytes each; a sound file has none).
 //
 // A KeySet is not safe for concurrent use.
 type KeySet struct {
