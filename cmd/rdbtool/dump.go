@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -380,18 +381,33 @@ func (s *respSink) emit(args ...[]byte) error {
 	if len(args) == 0 {
 		return nil
 	}
-	b := append(s.o.buf, '*')
-	b = strconv.AppendUint(b, uint64(len(args)), 10)
-	b = append(b, '\r', '\n')
+	n := 24
 	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendUint(b, uint64(len(a)), 10)
-		b = append(b, '\r', '\n')
+		n += len(a) + 26
+	}
+	b := slices.Grow(s.o.buf, n)
+	b = appendRESPHeader(b, '*', len(args))
+	for _, a := range args {
+		b = appendRESPHeader(b, '$', len(a))
 		b = append(b, a...)
 		b = append(b, '\r', '\n')
 	}
 	s.o.buf = b
 	return s.o.check()
+}
+
+// appendRESPHeader appends "<prefix><n>\r\n"; most lengths and counts have
+// one or two digits.
+func appendRESPHeader(b []byte, prefix byte, n int) []byte {
+	switch {
+	case n < 10:
+		return append(b, prefix, byte('0'+n), '\r', '\n')
+	case n < 100:
+		return append(b, prefix, byte('0'+n/10), byte('0'+n%10), '\r', '\n')
+	}
+	b = append(b, prefix)
+	b = strconv.AppendUint(b, uint64(n), 10)
+	return append(b, '\r', '\n')
 }
 
 var cmdSelect = []byte("SELECT")
