@@ -422,6 +422,15 @@ func (s *KeySet) spill() error {
 		}
 	}
 	s.spare, s.slots, s.n = s.slots, nil, 0
+	if s.spare == nil {
+		// Spilling at Reserve: allocate Finish's table now. Untouched
+		// until then it costs no resident memory, but it counts in
+		// the heap the garbage collector paces by, as the table would
+		// have: without it a file of large values (1 GB mixed.rdb)
+		// ran 2.7x as many collections and took ~20% more CPU.
+		s.spare = make([]keySlot, s.maxSlots())
+		s.use(len(s.spare)*keySetSlot + s.bufUsed + len(s.rbuf))
+	}
 	return nil
 }
 
