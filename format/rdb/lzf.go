@@ -91,9 +91,14 @@ func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
 		if ref+n+2 <= len(out) {
 			out = append(out, out[ref:ref+n+2]...)
 		} else {
-			// Overlapping (distance < length): byte by byte repeats the run.
-			for i := range n + 2 {
-				out = append(out, out[ref+i])
+			// Overlapping (distance < length): the run repeats the last
+			// dist bytes, so copy dist bytes at a time (the bytes
+			// written by one step are the source of the next), not byte
+			// by byte. out has room: cap >= outLen was checked above.
+			pos, total := len(out), n+2
+			out = out[:pos+total]
+			for i := 0; i < total; {
+				i += copy(out[pos+i:], out[ref+i:pos+i])
 			}
 		}
 	}

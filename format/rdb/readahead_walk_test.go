@@ -133,3 +133,46 @@ func TestMemberSetGenerations(t *testing.T) {
 		}
 	}
 }
+
+// lzfOverlapPlain is the byte-by-byte expansion of an overlapping LZF
+// back-reference that lzfDecompressTo replaced with dist-sized copies.
+func lzfOverlapPlain(out []byte, ref, total int) []byte {
+	for i := range total {
+		out = append(out, out[ref+i])
+	}
+	return out
+}
+
+// LZF back-references closer than their length, every distance and length
+// the format allows near the start, against the byte-by-byte expansion;
+// compressed repetitive text must round-trip.
+func TestLZFOverlapCopy(t *testing.T) {
+	for dist := 1; dist <= 32; dist++ { // one literal run holds at most 32 bytes
+		for total := 3; total <= 264; total += 1 + total/16 {
+			if dist >= total {
+				continue
+			}
+			prefix := []byte(strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789ABCD", 1)[:dist])
+			// Literal run of the prefix, then one back-reference of
+			// length total at distance dist.
+			in := append([]byte{byte(dist - 1)}, prefix...)
+			n := total - 2
+			off := dist - 1
+			if n < 7 {
+				in = append(in, byte(n<<5|off>>8), byte(off))
+			} else {
+				in = append(in, byte(7<<5|off>>8), byte(n-7), byte(off))
+			}
+			want := lzfOverlapPlain(bytes.Clone(prefix), 0, total)
+			got, err := lzfDecompress(in, dist+total)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("dist %d total %d: %q %v, want %q", dist, total, got, err, want)
+			}
+		}
+	}
+	text := []byte(strings.Repeat("lorem ipsum dolor sit amet ", 200) + strings.Repeat("a", 1000) + "xyzxyzxyzxyzxyz")
+	got, err := lzfDecompress(lzfCompress(text), len(text))
+	if err != nil || !bytes.Equal(got, text) {
+		t.Fatalf("round trip: %v", err)
+	}
+}
