@@ -263,9 +263,10 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	rep := &checkReport{Counts: map[string]int64{}, Checksum: "unchecked", Size: size}
 	// ReuseEntry: one *Entry and key buffer for all keys (check keeps
 	// only copies of what it reports).
-	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, Warn: func(err error) {
+	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, ConcurrentCRC: true, Warn: func(err error) {
 		rep.Warnings = append(rep.Warnings, err.Error())
 	}})
+	defer dec.Close() // stops the checksum goroutine on an early return
 	// Duplicate keys make Redis refuse the file. The key set has a memory
 	// budget; past it, duplicates are found at the end (Deferred) and
 	// merged into the problems by offset. Equal key hashes are confirmed

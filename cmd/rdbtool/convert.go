@@ -95,12 +95,13 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		// writeAOF copies what it keeps (see runPipeline). The decoder
 		// buffers its input itself; in's bufio.Reader would copy every
 		// byte once more.
-		src = &rdbSource{dec: rdb.NewDecoder(in.count, &rdb.DecodeOptions{ReuseEntry: true})}
+		src = &rdbSource{dec: rdb.NewDecoder(in.count, &rdb.DecodeOptions{ReuseEntry: true, ConcurrentCRC: true})}
 	}
 	p := o.env.NewProgress(o.g, "converting")
 	defer p.Done()
 	progress := func() { p.Update(in.count.N, in.size) }
 	if rs, ok := src.(*rdbSource); ok {
+		defer rs.dec.Close() // stops the checksum goroutine on an early return
 		// The decoder's offset, not in.count: the decoder may read ahead
 		// on a goroutine of its own.
 		progress = func() { p.Update(rs.dec.Offset(), in.size) }

@@ -205,7 +205,8 @@ func runDump(ctx context.Context, o *dumpOptions) error {
 	ob := newOutBuf(out)
 	// ReuseEntry: the pipeline copies what it keeps. The decoder buffers
 	// its input itself; in's bufio.Reader would copy every byte once more.
-	dec := rdb.NewDecoder(in.count, &rdb.DecodeOptions{ReuseEntry: true})
+	dec := rdb.NewDecoder(in.count, &rdb.DecodeOptions{ReuseEntry: true, ConcurrentCRC: true})
+	defer dec.Close() // stops the checksum goroutine on an early return
 	var sink dumpSink
 	switch o.format {
 	case "jsonl":

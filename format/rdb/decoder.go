@@ -97,11 +97,11 @@ type Decoder struct {
 // NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
 // used as is and nothing past the RDB footer is consumed from it, so an AOF
 // reader can go on with the commands after an RDB preamble. Any other r is
-// read in chunks of up to 1 MiB (so it may be read past the footer); unless
-// it is in-memory input (it has a Len method, like *bytes.Reader), a
-// goroutine computes the checksum of each chunk while the decoder parses
-// it. r is only ever called from the goroutine calling the Decoder's
-// methods. A nil opt means defaults.
+// read in chunks of up to 1 MiB (so it may be read past the footer); with
+// DecodeOptions.ConcurrentCRC, unless it is in-memory input (it has a Len
+// method, like *bytes.Reader), a goroutine computes the checksum of each
+// chunk while the decoder parses it. r is only ever called from the
+// goroutine calling the Decoder's methods. A nil opt means defaults.
 func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
 	d := &Decoder{expire: NoExpire, idle: -1, freq: -1}
 	if opt != nil {
@@ -115,6 +115,9 @@ func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
 		// overlap, and no need for a 1 MiB buffer for a small file.
 		d.br.rd = r
 		d.br.buf = make([]byte, max(4096, min(readerSize, l.Len()+16)))
+	} else if !d.opt.ConcurrentCRC {
+		d.br.rd = r
+		d.br.buf = make([]byte, readerSize)
 	} else {
 		cw := startCRCWorker()
 		d.br.rd, d.br.cw = r, cw

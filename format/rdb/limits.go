@@ -29,6 +29,12 @@ type DecodeOptions struct {
 	// call of Next. It saves two allocations per key for callers that do
 	// not keep entries (copy what must outlive the record).
 	ReuseEntry bool
+	// ConcurrentCRC computes the CRC-64 on a second goroutine while the
+	// decoder parses, for input that is neither the caller's *bufio.Reader
+	// nor in memory (has Len). Off by default: the package starts no
+	// goroutine unless asked to. The goroutine stops at the footer, on the
+	// first error, on Close, or when an abandoned Decoder is collected.
+	ConcurrentCRC bool
 }
 
 func (l Limits) withDefaults() Limits {

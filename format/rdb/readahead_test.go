@@ -162,10 +162,22 @@ func compareModes(t *testing.T, name string, data []byte, opt *DecodeOptions, ph
 		if quick() && len(data) > 4<<10 && (i+phase)%3 != 0 {
 			continue
 		}
-		if got := transcript(m.wrap(data), opt, phase); got != want {
-			t.Errorf("%s: %s reader differs from %s:\n%s", name, m.name, readerModes[0].name, lineDiff(want, got))
+		for _, crc := range []bool{false, true} {
+			if got := transcript(m.wrap(data), withCRC(opt, crc), phase); got != want {
+				t.Errorf("%s: %s reader (ConcurrentCRC %v) differs from %s:\n%s", name, m.name, crc, readerModes[0].name, lineDiff(want, got))
+			}
 		}
 	}
+}
+
+// withCRC returns a copy of opt with ConcurrentCRC set to on.
+func withCRC(opt *DecodeOptions, on bool) *DecodeOptions {
+	var o DecodeOptions
+	if opt != nil {
+		o = *opt
+	}
+	o.ConcurrentCRC = on
+	return &o
 }
 
 func lineDiff(a, b string) string {
@@ -259,8 +271,10 @@ func TestReaderModesTruncatedAndFailing(t *testing.T) {
 				wraps = append(wraps, iotest.OneByteReader)
 			}
 			for _, wrap := range wraps {
-				if got := transcript(wrap(&failAfter{data: cut, err: errInjected}), opt, n); got != want {
-					t.Errorf("%s[:%d] failing with an error: modes differ:\n%s", name, n, lineDiff(want, got))
+				for _, crc := range []bool{false, true} {
+					if got := transcript(wrap(&failAfter{data: cut, err: errInjected}), withCRC(opt, crc), n); got != want {
+						t.Errorf("%s[:%d] failing with an error (ConcurrentCRC %v): modes differ:\n%s", name, n, crc, lineDiff(want, got))
+					}
 				}
 			}
 		}
@@ -321,12 +335,14 @@ func TestReaderModesTransientError(t *testing.T) {
 		if !strings.Contains(want, errInjected.Error()) {
 			swallowed++
 		}
-		for name, r := range map[string]io.Reader{
-			"stream":  &onceFail{data: data, at: at},
-			"onebyte": iotest.OneByteReader(&onceFail{data: data, at: at}),
-		} {
-			if got := transcript(r, nil, 0); got != want {
-				t.Errorf("fail once at %d, %s: %s", at, name, lineDiff(want, got))
+		for _, crc := range []bool{false, true} {
+			for name, r := range map[string]io.Reader{
+				"stream":  &onceFail{data: data, at: at},
+				"onebyte": iotest.OneByteReader(&onceFail{data: data, at: at}),
+			} {
+				if got := transcript(r, &DecodeOptions{ConcurrentCRC: crc}, 0); got != want {
+					t.Errorf("fail once at %d, %s (ConcurrentCRC %v): %s", at, name, crc, lineDiff(want, got))
+				}
 			}
 		}
 	}
@@ -377,8 +393,10 @@ func TestReaderModesBigFile(t *testing.T) {
 			t.Fatalf("big file does not decode: %s", want[max(0, len(want)-300):])
 		}
 		for _, m := range modes {
-			if got := transcript(readerModes[m].wrap(data), opt, 0); got != want {
-				t.Errorf("deep %v: %s reader differs:\n%s", deep, readerModes[m].name, lineDiff(want, got))
+			for _, crc := range []bool{false, true} {
+				if got := transcript(readerModes[m].wrap(data), withCRC(opt, crc), 0); got != want {
+					t.Errorf("deep %v: %s reader (ConcurrentCRC %v) differs:\n%s", deep, readerModes[m].name, crc, lineDiff(want, got))
+				}
 			}
 		}
 		// A checksum mismatch past the first chunk is found in every mode.
@@ -386,7 +404,7 @@ func TestReaderModesBigFile(t *testing.T) {
 		bad[len(bad)/2] ^= 1
 		if !quick() {
 			compareModes(t, "big file with a flipped byte", bad, opt, 1)
-		} else if got := transcript(readerModes[1].wrap(bad), opt, 1); !strings.Contains(got, "[is "+ErrChecksum.Error()+"]") {
+		} else if got := transcript(readerModes[1].wrap(bad), withCRC(opt, true), 1); !strings.Contains(got, "[is "+ErrChecksum.Error()+"]") {
 			t.Errorf("flipped byte not found by the checksum: %s", got[max(0, len(got)-300):])
 		}
 	}
@@ -456,7 +474,7 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 	base := runtime.NumGoroutine()
 
 	// Read to the end: stopped without Close.
-	d := NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, nil)
+	d := NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, &DecodeOptions{ConcurrentCRC: true})
 	for {
 		if _, err := d.Next(); err != nil {
 			if err != io.EOF {
@@ -474,7 +492,7 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 	}
 
 	// Close in the middle: sticky error, idempotent.
-	d = NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, nil)
+	d = NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, &DecodeOptions{ConcurrentCRC: true})
 	if _, err := d.Next(); err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +509,7 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 
 	// Abandoned decoders, their goroutine blocked on a full pipeline.
 	for range 20 {
-		d := NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, nil)
+		d := NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, &DecodeOptions{ConcurrentCRC: true})
 		if _, err := d.Next(); err != nil {
 			t.Fatal(err)
 		}
@@ -500,11 +518,30 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 
 	// Close while the reader would block.
 	br := &blockingReader{data: data[:100], release: make(chan struct{})}
-	d = NewDecoder(br, nil)
+	d = NewDecoder(br, &DecodeOptions{ConcurrentCRC: true})
 	if _, err := d.Version(); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
 	close(br.release)
 	waitGoroutines(t, base)
+}
+
+// Without ConcurrentCRC the package starts no goroutine, whatever the reader.
+func TestNoGoroutineByDefault(t *testing.T) {
+	data := bigFile(1<<20 + 1<<19)
+	base := runtime.NumGoroutine()
+	d := NewDecoder(struct{ io.Reader }{bytes.NewReader(data)}, &DecodeOptions{Deep: true})
+	for {
+		_, err := d.Next()
+		if n := runtime.NumGoroutine(); n > base {
+			t.Fatalf("%d goroutines while decoding, want %d", n, base)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
