@@ -95,6 +95,8 @@ server_run() {
     [ -f "$SRVDIR/log" ] && log=$(<"$SRVDIR/log")
     [[ $log == *"Ready to accept connections"* ]] && break
     [[ $log == *"# Fatal"* || $log == *"Bad file format"* ]] && { echo "$log" >&2; break; }
+    # A server that died (e.g. its port was taken) never gets ready.
+    kill -0 "$pid" 2>/dev/null || { echo "bench.sh: redis-server exited: $(tail -3 "$SRVDIR/log" 2>/dev/null)" >&2; break; }
     read -r -t 0.005 -u "$sfd" _ || true
   done
   exec {sfd}>&-
