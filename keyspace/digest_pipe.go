@@ -148,8 +148,8 @@ const (
 	pipeDepth      = 4
 )
 
-// errPipeStopped stops the decoding loop when a hashing goroutine failed;
-// [hashPipe.finish] then returns that goroutine's error.
+// errPipeStopped stops the decoding loop when hashing a key failed;
+// [hashPipe.finish] then returns that error.
 var errPipeStopped = errors.New("keyspace: digest stopped")
 
 // hashPipe hands keys to keyHashers: to one per goroutine when there are
@@ -168,8 +168,9 @@ type hashPipe struct {
 	wg   sync.WaitGroup
 	stop atomic.Bool // set when a worker failed
 
-	mu  sync.Mutex
-	err error // the first worker error
+	mu     sync.Mutex
+	err    error // the first hashing error (PerKey's)
+	errOff int64 // the offset of its key
 }
 
 // newHashPipe starts workers goroutines, each with a keyHasher from
@@ -194,7 +195,11 @@ func newHashPipe(newHasher func() *keyHasher, workers int) *hashPipe {
 // add queues j; off is the input offset after its value.
 func (p *hashPipe) add(j digestJob, off int64) error {
 	if p.work == nil {
-		return p.hs[0].key(&j)
+		if err := p.hs[0].key(&j); err != nil {
+			p.err, p.errOff = err, j.e.Offset
+			return errPipeStopped
+		}
+		return nil
 	}
 	if len(p.cur) == 0 {
 		p.start = j.e.Offset
@@ -228,7 +233,7 @@ func (p *hashPipe) run(h *keyHasher) {
 			if err := h.key(&b[i]); err != nil {
 				p.mu.Lock()
 				if p.err == nil {
-					p.err = err
+					p.err, p.errOff = err, b[i].e.Offset
 				}
 				p.mu.Unlock()
 				p.stop.Store(true)
@@ -244,10 +249,10 @@ func (p *hashPipe) run(h *keyHasher) {
 
 // finish hashes what is still queued (so every key decoded before a
 // decoding error gets its PerKey call, as in a sequential run), waits for
-// the workers and returns the first error.
-func (p *hashPipe) finish() error {
+// the workers and returns the first error and the offset of its key.
+func (p *hashPipe) finish() (errOff int64, err error) {
 	if p.work == nil {
-		return nil
+		return p.errOff, p.err
 	}
 	if len(p.cur) > 0 {
 		p.work <- p.cur
@@ -255,7 +260,7 @@ func (p *hashPipe) finish() error {
 	}
 	close(p.work)
 	p.wg.Wait()
-	return p.err
+	return p.errOff, p.err
 }
 
 // fold is Store.Digest's composition: for each non-empty db in ascending

@@ -1,11 +1,12 @@
 package keyspace
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
-	"runtime"
+	"math"
 	"slices"
 
 	"github.com/persistkit/persistkit/format/rdb"
@@ -24,10 +25,32 @@ type DigestRDBOptions struct {
 	// neither the digest nor the duplicate-key test).
 	DropExpired bool
 	// PerKey, when set, receives DEBUG DIGEST-VALUE of every key that
-	// contributes to the digest, in file order, one call at a time but
-	// possibly on a goroutine DigestRDB started. key is valid only during
-	// the call. A non-nil error stops DigestRDB and is returned.
+	// contributes to the digest, in file order, one call at a time, on
+	// the caller's goroutine unless Workers is above 1 (then on one
+	// goroutine DigestRDB started). key is valid only during the call. A
+	// non-nil error stops DigestRDB and is returned.
 	PerKey func(db int, key []byte, digest [20]byte) error
+	// Workers is how many goroutines compute the per-key SHA-1 digests,
+	// which dominate on files of collections. 0 or 1: everything runs on
+	// the caller's goroutine and DigestRDB starts no goroutine. N > 1: N
+	// hashing goroutines (one if PerKey is set, to keep file order) take
+	// batches of decoded keys while the caller's goroutine decodes, at
+	// most a few batches (a few MiB of input) ahead; DigestRDB returns
+	// after they finished. runtime.GOMAXPROCS(0) suits a command that has
+	// nothing else to run. With N > 1 the decoder also computes the
+	// CRC-64 on a goroutine of its own (rdb.DecodeOptions.ConcurrentCRC).
+	// Results and errors are those of Workers 0.
+	Workers int
+	// ReaderAt, when set, reads the input again at random offsets: offset
+	// 0 is the first byte of r, as for an *os.File opened on the same
+	// regular file (ReadAt does not move r's position). The duplicate-key
+	// test reads two keys back through it when their seeded 64-bit hashes
+	// are equal, to compare them. Without it (a pipe), equal 64-bit
+	// hashes count as a duplicate key: a false report needs a collision,
+	// about n²/2^65 for n keys (3e-6 for 10 million), and a duplicate
+	// found at the end (past the key set's memory budget) is reported
+	// without the key's name.
+	ReaderAt io.ReaderAt
 	// Progress, when set, is called with the input offset now and then and
 	// once at the end.
 	Progress func(offset int64)
@@ -37,6 +60,8 @@ type DigestRDBOptions struct {
 	Warn func(error)
 	// Limits bound the decoder's allocations; zero means rdb.DefaultLimits.
 	Limits rdb.Limits
+
+	keySetBudget int // KeySetOptions.MemoryBudget; tests make it small
 }
 
 // DigestResult is what [DigestRDB] computed.
@@ -66,23 +91,25 @@ type DigestDBStats struct {
 // errors as [LoadRDB] into New(opt.NowMs) followed by [Store.Digest].
 //
 // DEBUG DIGEST xors per-key digests within each db, so one 20-byte
-// accumulator per db is enough. Memory is bounded by the largest value plus,
-// for the duplicate-key test LoadRDB does, one 128-bit key hash per loaded
-// key (about 20-40 bytes per key in a Go map); see [keySet].
+// accumulator per db is enough. Memory is bounded by the largest value plus
+// the duplicate-key test LoadRDB does, a [KeySet] with its default budget
+// ([DefaultKeySetBudget]) whatever the number of keys: past it, the keys
+// go to a temporary file in [os.TempDir] (16 bytes per key), and duplicates
+// among them are found once the whole file has been read. Errors stay those
+// of a sequential run either way: the first in file order wins, so a
+// duplicate found at the end beats a decoding error found after it (PerKey
+// may then have been called for keys after the duplicate).
 //
-// When GOMAXPROCS is above 1 the SHA-1 work, which dominates on files of
-// collections, runs on GOMAXPROCS goroutines (one with PerKey, to keep file
-// order) while this one decodes; the decoder runs at most a few batches of
-// keys (a few MiB of input) ahead. DigestRDB returns after they finished.
-// Errors stay those of a sequential run: a PerKey error about a key comes
-// before any decoding error found after that key.
+// Unless opt.Workers asks for more, everything runs on the caller's
+// goroutine and DigestRDB starts none; see [DigestRDBOptions.Workers]. It
+// does not close r.
 func DigestRDB(ctx context.Context, r io.Reader, opt *DigestRDBOptions) (*DigestResult, error) {
-	workers := runtime.GOMAXPROCS(0)
-	switch {
-	case workers == 1:
-		workers = 0
-	case opt != nil && opt.PerKey != nil:
-		workers = 1 // PerKey calls in file order
+	workers := 0
+	if opt != nil && opt.Workers > 1 {
+		workers = opt.Workers
+		if opt.PerKey != nil {
+			workers = 1 // PerKey calls in file order
+		}
 	}
 	return digestRDB(ctx, r, opt, workers)
 }
@@ -97,19 +124,46 @@ func digestRDB(ctx context.Context, r io.Reader, opt *DigestRDBOptions, workers 
 	sc := &digestScan{
 		opt:  opt,
 		drop: drop,
-		dec:  rdb.NewDecoder(r, &rdb.DecodeOptions{Limits: opt.Limits, Deep: opt.Deep, Warn: opt.Warn}),
-		keys: newKeySet(),
-		res:  &DigestResult{},
+		// With workers to spare, the CRC-64 goes to a goroutine too.
+		dec: rdb.NewDecoder(r, &rdb.DecodeOptions{Limits: opt.Limits, Deep: opt.Deep, Warn: opt.Warn,
+			ConcurrentCRC: opt.Workers > 1}),
+		res: &DigestResult{},
 	}
+	defer sc.dec.Close() // stops the CRC goroutine if the scan stopped early
+	kopt := &KeySetOptions{MemoryBudget: opt.keySetBudget, Duplicate: sc.duplicate}
+	if opt.ReaderAt != nil {
+		// sc.rr is made at the first key, once the AUX fields that
+		// decide the flavour have been read.
+		kopt.KeyAt = func(off int64, buf []byte) ([]byte, error) { return sc.rr.KeyAt(off, buf) }
+	}
+	sc.keys = NewKeySet(kopt)
+	defer sc.keys.Close()
 	rules := DigestOptions{RedisVersion: opt.RedisVersion}.rules()
 	sc.pipe = newHashPipe(func() *keyHasher {
 		return &keyHasher{r: rules, nowMs: opt.NowMs, drop: drop, unique: opt.Deep, perKey: opt.PerKey}
 	}, workers)
 	err := sc.scan(ctx)
 	// The hashing goroutines only fail on keys decoded before whatever
-	// stopped the scan, so their error comes first.
-	if perr := sc.pipe.finish(); perr != nil {
-		return nil, perr
+	// stopped the scan, so their error comes first, unless a duplicate
+	// the key set finds at Finish is before their key.
+	errOff := int64(math.MaxInt64)
+	if off, perr := sc.pipe.finish(); perr != nil {
+		err, errOff = perr, off
+	}
+	if sc.keyErr == nil && (err == nil || ctx.Err() == nil) {
+		// The key set either found every duplicate among the keys
+		// added so far at once, or it spilled and finds them now.
+		// Either way they are before errOff or whatever stopped the
+		// scan (which was at or after the last key added; a
+		// duplicate at the same offset, found before the value was
+		// read, comes first as in LoadRDB). Once ctx is done, an
+		// error is not worth the wait.
+		if ferr := sc.keys.Finish(); ferr != nil {
+			var fe *rdb.FormatError
+			if err == nil || errors.As(ferr, &fe) && errors.Is(ferr, ErrDuplicate) && fe.Offset <= errOff {
+				err = ferr
+			}
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -124,12 +178,14 @@ func digestRDB(ctx context.Context, r io.Reader, opt *DigestRDBOptions, workers 
 // digestScan is the decoding side of DigestRDB: it does LoadRDB's checks
 // and hands the keys that count to a [hashPipe].
 type digestScan struct {
-	opt  *DigestRDBOptions
-	drop bool
-	dec  *rdb.Decoder
-	keys *keySet
-	pipe *hashPipe
-	res  *DigestResult
+	opt    *DigestRDBOptions
+	drop   bool
+	dec    *rdb.Decoder
+	keys   *KeySet
+	keyErr error         // the first error a KeySet method returned
+	rr     *RDBKeyReader // reads keys back for keys' KeyAt
+	pipe   *hashPipe
+	res    *DigestResult
 
 	ds  distinctSet // for hashes with expired fields
 	idx []int
@@ -168,6 +224,12 @@ func (sc *digestScan) scan(ctx context.Context) error {
 					Err: fmt.Errorf("%w: %w library", rdb.ErrCorrupt, ErrDuplicate)}
 			}
 			functions[name] = struct{}{}
+		case *rdb.ResizeDB:
+			// Room for the keys announced, or a spill right away if
+			// they cannot fit the budget.
+			if err := sc.keyset(sc.keys.Reserve(rec.DBSize)); err != nil {
+				return err
+			}
 		case *rdb.SelectDB:
 			if rec.DB >= NumDBs {
 				return &rdb.FormatError{Offset: rec.Offset, Context: "select db",
@@ -183,15 +245,38 @@ func (sc *digestScan) scan(ctx context.Context) error {
 
 // entry is loadEntry: it decodes the value, decides whether the key is
 // loaded, and queues its digest if it counts.
+//
+// The duplicate-key test comes before the value, as in LoadRDB: a key
+// that is loaded for sure once its value decodes (a string not dropped as
+// expired; strings are never empty) is added to the key set now; any
+// other key is probed now and added once it turns out to be loaded (keys
+// that are dropped must not make a later one a duplicate). Flush tests it
+// at once, while the set holds its keys in memory.
 func (sc *digestScan) entry(e *rdb.Entry) error {
 	if e.DB >= NumDBs {
 		return &rdb.FormatError{Offset: e.Offset, Key: e.Key, Context: "key",
 			Err: fmt.Errorf("%w: db %d out of range (databases %d)", rdb.ErrUnsupported, e.DB, NumDBs)}
 	}
+	if sc.rr == nil && sc.opt.ReaderAt != nil {
+		fl, _ := sc.dec.Flavour()
+		sc.rr = NewRDBKeyReader(sc.opt.ReaderAt, fl)
+	}
 	db := int(e.DB)
-	if sc.keys.has(db, e.Key) {
-		return &rdb.FormatError{Offset: e.Offset, Key: e.Key, Context: "key",
-			Err: fmt.Errorf("%w: %w key", rdb.ErrCorrupt, ErrDuplicate)}
+	hasTTL := e.ExpireAtMs >= 0
+	expired := sc.opt.NowMs != 0 && hasTTL && e.ExpireAtMs < sc.opt.NowMs
+	dropped := sc.drop && expired
+	added := e.Kind == rdb.KindString && !dropped
+	var err error
+	if added {
+		err = sc.keys.Add(e.DB, e.Key, e.Offset)
+	} else {
+		err = sc.keys.Probe(e.DB, e.Key, e.Offset)
+	}
+	if err == nil {
+		err = sc.keys.Flush()
+	}
+	if err := sc.keyset(err); err != nil {
+		return err
 	}
 	v, err := sc.dec.Value()
 	if err != nil {
@@ -211,15 +296,18 @@ func (sc *digestScan) entry(e *rdb.Entry) error {
 		o.Encoding = e.Encoding
 		kind = o.Kind
 	}
-	hasTTL := e.ExpireAtMs >= 0
-	expired := sc.opt.NowMs != 0 && hasTTL && e.ExpireAtMs < sc.opt.NowMs
-	if sc.drop && expired {
+	if dropped {
 		return nil
 	}
 	if o == nil && sc.empty(v) {
 		return nil // empty collection: skipped by the loader
 	}
-	sc.keys.add(db, e.Key)
+	if !added {
+		// Tested by the probe; the next Flush puts it in the table.
+		if err := sc.keyset(sc.keys.Add(e.DB, e.Key, e.Offset)); err != nil {
+			return err
+		}
+	}
 	st := &sc.res.DBs[db]
 	st.Keys++
 	if hasTTL {
@@ -232,6 +320,26 @@ func (sc *digestScan) entry(e *rdb.Entry) error {
 		return nil // loaded, but Store.Digest leaves it out
 	}
 	return sc.pipe.add(digestJob{e: e, v: v, o: o}, sc.dec.Offset())
+}
+
+// keyset notes the first error of a KeySet method and returns err.
+func (sc *digestScan) keyset(err error) error {
+	if err != nil && sc.keyErr == nil {
+		sc.keyErr = err
+	}
+	return err
+}
+
+// duplicate is the key set's Duplicate callback: LoadRDB's error about the
+// later occurrence, which stops the set and DigestRDB.
+func (sc *digestScan) duplicate(d *Duplicate) error {
+	ctx := "key"
+	if d.Key == nil {
+		// Found at Finish without a ReaderAt: only the hashes are known.
+		ctx = fmt.Sprintf("key with the 64-bit hash of the key at offset %d", d.First)
+	}
+	return &rdb.FormatError{Offset: d.Offset, Key: bytes.Clone(d.Key), Context: ctx,
+		Err: fmt.Errorf("%w: %w key", rdb.ErrCorrupt, ErrDuplicate)}
 }
 
 // empty says whether the loader skips v as an empty collection, after
@@ -256,39 +364,4 @@ func (sc *digestScan) empty(v rdb.Value) bool {
 // (Redis 7.4+ drops such fields at load time).
 func (sc *digestScan) fieldExpired(f rdb.HashField) bool {
 	return f.ExpireAtMs != 0 && f.ExpireAtMs < sc.opt.NowMs
-}
-
-// keyHash is a seeded 128-bit hash of a key name.
-type keyHash [2]uint64
-
-// keySet is DigestRDB's duplicate-key test (rdbLoad refuses a key it
-// already holds): the keys loaded so far, per db, as seeded 128-bit hashes.
-// The hashes are keyed with a random seed, so a crafted file cannot make
-// two different keys collide except by chance (2^-128 per pair). This type
-// is the one place that decides how keys are remembered.
-type keySet struct {
-	seed0, seed1 maphash.Seed
-	seen         [NumDBs]map[keyHash]struct{}
-}
-
-func newKeySet() *keySet {
-	return &keySet{seed0: maphash.MakeSeed(), seed1: maphash.MakeSeed()}
-}
-
-func (s *keySet) hash(key []byte) keyHash {
-	return keyHash{maphash.Bytes(s.seed0, key), maphash.Bytes(s.seed1, key)}
-}
-
-// has says whether key was added to db.
-func (s *keySet) has(db int, key []byte) bool {
-	_, ok := s.seen[db][s.hash(key)]
-	return ok
-}
-
-// add remembers key in db.
-func (s *keySet) add(db int, key []byte) {
-	if s.seen[db] == nil {
-		s.seen[db] = map[keyHash]struct{}{}
-	}
-	s.seen[db][s.hash(key)] = struct{}{}
 }

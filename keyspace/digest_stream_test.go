@@ -7,13 +7,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/persistkit/persistkit/format/rdb"
 )
@@ -385,5 +388,263 @@ func BenchmarkLoadRDBDigest(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Digest(DigestOptions{})
+	}
+}
+
+// spillRec is a key of the files TestDigestRDBSpill builds.
+type spillRec struct {
+	db  uint64
+	key string
+	exp int64
+	v   rdb.Value
+}
+
+// buildSpillFile writes recs as an RDB file, after a RESIZEDB of resize
+// keys when resize > 0.
+func buildSpillFile(t *testing.T, recs []spillRec, resize uint64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := rdb.NewEncoder(&buf, nil)
+	if resize > 0 {
+		if err := enc.Write(&rdb.ResizeDB{DBSize: resize}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range recs {
+		e := &rdb.Entry{DB: r.db, Key: []byte(r.key), ExpireAtMs: r.exp, LRUIdleSec: -1, LFUFreq: -1}
+		if err := enc.WriteEntry(e, r.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestDigestRDBSpill runs DigestRDB with a key set small enough to spill
+// (64 KiB: about 1500 keys in memory) and checks that every result and
+// error is the one of the default budget, where the keys stay in memory,
+// and of LoadRDB: duplicates on either side of the spill, keys that are
+// dropped (probed only), and the first error in file order when the
+// duplicate is only found at the end.
+func TestDigestRDBSpill(t *testing.T) {
+	const n = 6000
+	keys := func(mod func(i int, r *spillRec)) []spillRec {
+		recs := make([]spillRec, n)
+		for i := range recs {
+			recs[i] = spillRec{uint64(i % 2), fmt.Sprintf("k%05d", i), -1, &rdb.String{Data: fmt.Appendf(nil, "v%d", i)}}
+			if mod != nil {
+				mod(i, &recs[i])
+			}
+		}
+		return recs
+	}
+	// repeat makes key i a copy of key first's name and db.
+	repeat := func(i, first int) func(int, *spillRec) {
+		return func(j int, r *spillRec) {
+			if j == i {
+				r.db, r.key = uint64(first%2), fmt.Sprintf("k%05d", first)
+			}
+		}
+	}
+	hash := func(fields ...rdb.HashField) *rdb.Hash { return &rdb.Hash{Fields: fields} }
+	for _, tc := range []struct {
+		name     string
+		recs     []spillRec
+		resize   uint64 // RESIZEDB: spill at once when large
+		truncate bool   // cut the file at 90%, in a key after the duplicate
+		now      int64
+		drop     bool
+		dupAt    int // index of the duplicate key; -1: none
+	}{
+		{"no-dup", keys(nil), 0, false, 0, false, -1},
+		{"no-dup-resizedb", keys(nil), n, false, 0, false, -1},
+		{"dup-across-spill", keys(repeat(5000, 7)), 0, false, 0, false, 5000},
+		{"dup-across-spill-resizedb", keys(repeat(5000, 7)), n, false, 0, false, 5000},
+		{"dup-after-spill", keys(repeat(5000, 4000)), 0, false, 0, false, 5000},
+		{"dup-before-spill", keys(repeat(1000, 7)), 0, false, 0, false, 1000},
+		{"dup-then-truncated", keys(repeat(3000, 7)), 0, true, 0, false, 3000},
+		{"dup-then-truncated-resizedb", keys(repeat(3000, 7)), n, true, 0, false, 3000},
+		{"same-name-other-db", keys(func(i int, r *spillRec) {
+			if i == 5000 {
+				r.db, r.key = 1, "k00008" // k00008 is in db 0
+			}
+		}), 0, false, 0, false, -1},
+		// An expired, dropped key does not make the later one a
+		// duplicate; kept (drop off), it does.
+		{"expired-then-same", keys(func(i int, r *spillRec) {
+			if i == 7 {
+				r.exp = 5
+			}
+			repeat(5000, 7)(i, r)
+		}), 0, false, 10, true, -1},
+		{"expired-kept-then-same", keys(func(i int, r *spillRec) {
+			if i == 7 {
+				r.exp = 5
+			}
+			repeat(5000, 7)(i, r)
+		}), 0, false, 10, false, 5000},
+		// A key after the spill that is dropped is still tested.
+		{"dup-dropped-after-spill", keys(func(i int, r *spillRec) {
+			if i == 5000 {
+				r.exp = 5
+			}
+			repeat(5000, 7)(i, r)
+		}), 0, false, 10, true, 5000},
+		// A hash whose fields all expired is skipped as empty: not a
+		// key; and a hash probed before its value, added after.
+		{"empty-hash-then-same", keys(func(i int, r *spillRec) {
+			if i == 7 {
+				r.v = hash(rdb.HashField{Field: []byte("f"), Value: []byte("v"), ExpireAtMs: 5})
+			}
+			repeat(5000, 7)(i, r)
+		}), 0, false, 10, true, -1},
+		{"hash-then-same", keys(func(i int, r *spillRec) {
+			if i == 7 {
+				r.v = hash(rdb.HashField{Field: []byte("f"), Value: []byte("v")})
+			}
+			repeat(5000, 7)(i, r)
+		}), 0, false, 10, true, 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := buildSpillFile(t, tc.recs, tc.resize)
+			if tc.truncate {
+				data = data[:len(data)*9/10]
+			}
+			_, _, loadErr := storeDigest(data, tc.now, tc.drop, false, DigestOptions{})
+			run := func(budget, workers int, ra io.ReaderAt) (*DigestResult, error) {
+				return digestRDB(context.Background(), bytes.NewReader(data), &DigestRDBOptions{
+					NowMs: tc.now, DropExpired: tc.drop, ReaderAt: ra, keySetBudget: budget,
+				}, workers)
+			}
+			want, wantErr := run(0, 0, bytes.NewReader(data))
+			if (loadErr == nil) != (wantErr == nil) || loadErr != nil && loadErr.Error() != wantErr.Error() {
+				t.Fatalf("default budget: error %v, LoadRDB %v", wantErr, loadErr)
+			}
+			var wantOff int64 = -1
+			if tc.dupAt >= 0 {
+				var fe *rdb.FormatError
+				if !errors.As(wantErr, &fe) || !errors.Is(wantErr, ErrDuplicate) {
+					t.Fatalf("error %v, want a duplicate key", wantErr)
+				}
+				wantOff = fe.Offset
+				if string(fe.Key) != tc.recs[tc.dupAt].key {
+					t.Fatalf("duplicate key %q, want %q", fe.Key, tc.recs[tc.dupAt].key)
+				}
+			} else if wantErr != nil && !tc.truncate {
+				t.Fatalf("error %v", wantErr)
+			}
+			for _, workers := range []int{0, 3} {
+				got, err := run(1, workers, bytes.NewReader(data))
+				if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+					t.Fatalf("workers=%d: spilled: error %v, in memory %v", workers, err, wantErr)
+				}
+				if err == nil && (got.Digest != want.Digest || got.Keys != want.Keys || got.DBs != want.DBs) {
+					t.Errorf("workers=%d: spilled: digest %x (%d keys), in memory %x (%d keys)", workers, got.Digest, got.Keys, want.Digest, want.Keys)
+				}
+				// Without a ReaderAt a duplicate found at the end has
+				// no name; the rest is the same (and it shows that
+				// this one was found after the spill).
+				_, err = run(1, workers, nil)
+				if tc.dupAt < 0 {
+					if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+						t.Fatalf("workers=%d: spilled without ReaderAt: error %v, want %v", workers, err, wantErr)
+					}
+					continue
+				}
+				var fe *rdb.FormatError
+				if !errors.As(err, &fe) || !errors.Is(err, ErrDuplicate) || !errors.Is(err, rdb.ErrCorrupt) || fe.Offset != wantOff {
+					t.Fatalf("workers=%d: spilled without ReaderAt: error %v, want a duplicate at offset %d", workers, err, wantOff)
+				}
+				if spilled := tc.dupAt >= 2000; spilled != (fe.Key == nil) {
+					t.Errorf("workers=%d: spilled without ReaderAt: key %q; %v", workers, fe.Key, err)
+				}
+			}
+		})
+	}
+}
+
+// TestDigestRDBSpillFirstError: with the duplicate found only at the end,
+// a PerKey error about an earlier key still wins, and one about a later
+// key loses to the duplicate, as in a sequential run with the keys in
+// memory.
+func TestDigestRDBSpillFirstError(t *testing.T) {
+	recs := make([]spillRec, 6000)
+	for i := range recs {
+		recs[i] = spillRec{0, fmt.Sprintf("k%05d", i), -1, &rdb.String{Data: []byte("v")}}
+	}
+	recs[5000].key = "k00007"
+	data := buildSpillFile(t, recs, 0)
+	errStop := errors.New("stop")
+	for _, failAt := range []int{100, 4990, 5100} {
+		var want error
+		for _, budget := range []int{0, 1} {
+			for _, workers := range []int{0, 1} {
+				calls := 0
+				_, err := digestRDB(context.Background(), bytes.NewReader(data), &DigestRDBOptions{
+					ReaderAt:     bytes.NewReader(data),
+					keySetBudget: budget,
+					PerKey: func(db int, key []byte, d [20]byte) error {
+						if calls == failAt {
+							return errStop
+						}
+						calls++
+						return nil
+					},
+				}, workers)
+				if budget == 0 && workers == 0 {
+					want = err
+					if errors.Is(err, errStop) != (failAt < 5000) {
+						t.Fatalf("failAt=%d: error %v", failAt, err)
+					}
+					continue
+				}
+				if err == nil || err.Error() != want.Error() {
+					t.Errorf("failAt=%d budget=%d workers=%d: error %v, want %v", failAt, budget, workers, err, want)
+				}
+			}
+		}
+	}
+}
+
+// TestDigestRDBNoGoroutine checks that DigestRDB starts no goroutine unless
+// Workers is above 1: PerKey sees as many goroutines as there were before.
+func TestDigestRDBNoGoroutine(t *testing.T) {
+	var recs []spillRec
+	for i := range 3000 {
+		recs = append(recs, spillRec{0, fmt.Sprintf("k%05d", i), -1, &rdb.String{Data: bytes.Repeat([]byte("v"), 1000)}})
+	}
+	data := buildSpillFile(t, recs, 3000)
+	for _, workers := range []int{0, 1, 2} {
+		before := runtime.NumGoroutine()
+		most := 0
+		// Not a *bytes.Reader: the decoder's CRC goroutine would start
+		// for this reader if it were asked for.
+		_, err := DigestRDB(context.Background(), struct{ io.Reader }{bytes.NewReader(data)}, &DigestRDBOptions{
+			Workers:      workers,
+			keySetBudget: 1, // spills at the RESIZEDB: no goroutine either
+			PerKey: func(db int, key []byte, d [20]byte) error {
+				most = max(most, runtime.NumGoroutine())
+				return nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if workers <= 1 && most != before {
+			t.Errorf("Workers %d: %d goroutines in PerKey, %d before", workers, most, before)
+		}
+		if workers > 1 && most <= before {
+			// The check above would not notice a goroutine.
+			t.Errorf("Workers %d: %d goroutines in PerKey, %d before", workers, most, before)
+		}
+		// The goroutines are gone once DigestRDB returned.
+		for i := 0; runtime.NumGoroutine() > before; i++ {
+			if i == 100 {
+				t.Fatalf("Workers %d: %d goroutines after DigestRDB, %d before", workers, runtime.NumGoroutine(), before)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

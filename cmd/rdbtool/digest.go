@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -48,8 +50,8 @@ non-printable bytes are written as base64:<...>).`,
 }
 
 // runDigest streams the file through keyspace.DigestRDB: memory stays
-// bounded by the largest value plus a 128-bit hash per key (and, with
-// --per-key, each key and its digest, printed sorted at the end).
+// bounded by the largest value plus the duplicate-key test's budget (and,
+// with --per-key, each key and its digest, printed sorted at the end).
 func runDigest(ctx context.Context, o *digestOptions) error {
 	now, err := parseNow(o.now)
 	if err != nil {
@@ -68,6 +70,17 @@ func runDigest(ctx context.Context, o *digestOptions) error {
 		NowMs:        now,
 		DropExpired:  now != 0,
 		Progress:     func(off int64) { p.Update(off, in.size) },
+		Workers:      runtime.GOMAXPROCS(0),
+	}
+	// A second handle on a regular file lets the duplicate-key test read
+	// keys again (pread; the stream position is untouched).
+	if o.file != "-" {
+		if f, err := os.Open(o.file); err == nil {
+			defer f.Close()
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				opt.ReaderAt = f
+			}
+		}
 	}
 	if o.PerKey {
 		opt.PerKey = func(db int, key []byte, d [20]byte) error {

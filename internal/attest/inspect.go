@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -82,8 +83,14 @@ func inspectRDB(ctx context.Context, path string) (*Subject, error) {
 		sub.RDBVersion = rdbVersion(hdr)
 	}
 	// Streamed: the same facts as LoadRDB into a Store and describe, in
-	// memory bounded by the largest value (plus the duplicate-key test).
-	res, err := keyspace.DigestRDB(ctx, br, &keyspace.DigestRDBOptions{Deep: true})
+	// memory bounded by the largest value plus the duplicate-key test's
+	// budget. The test reads keys back through f (pread, which leaves the
+	// stream's position alone) when f is a regular file.
+	opt := &keyspace.DigestRDBOptions{Deep: true, Workers: runtime.GOMAXPROCS(0)}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		opt.ReaderAt = f
+	}
+	res, err := keyspace.DigestRDB(ctx, br, opt)
 	if err != nil {
 		return nil, classify(path, err)
 	}
