@@ -21,8 +21,10 @@ type DigestRDBOptions struct {
 	// before it do not count; 0 means nothing is ever expired.
 	NowMs int64
 	// DropExpired mirrors [LoadOptions.DropExpired]: keys and hash fields
-	// expired at NowMs are dropped as if never read (so they take part in
-	// neither the digest nor the duplicate-key test).
+	// expired at NowMs are dropped as if never loaded (so they take part
+	// in neither the digest nor, as a first occurrence, the duplicate-key
+	// test; like LoadRDB, a dropped key that repeats a loaded one is still
+	// a duplicate).
 	DropExpired bool
 	// PerKey, when set, receives DEBUG DIGEST-VALUE of every key that
 	// contributes to the digest, in file order, one call at a time, on
