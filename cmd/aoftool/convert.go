@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"runtime/debug"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/internal/cli"
-	"github.com/persistkit/persistkit/keyspace"
 )
 
 type convertOptions struct {
@@ -82,7 +80,7 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		}
 	}}
 	bw := bufio.NewWriterSize(out, 1<<20)
-	st, err := writeConvertRDB(ctx, s, bw, opt, [][2]string{{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}})
+	st, err := writeStoreRDB(ctx, s, bw, opt, [][2]string{{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}})
 	if err != nil {
 		return err
 	}
@@ -113,63 +111,6 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		fmt.Fprintf(o.env.Err, "aoftool: wrote %s: %d keys, %d function libraries (RDB version %d)\n", cli.Printable(o.output), st.keys, st.functions, o.rdbVersion)
 	}
 	return nil
-}
-
-// writeConvertRDB is writeStoreRDB (same records, same order) tuned for a
-// whole keyspace: keys are sorted once with their objects and values are
-// built in reused buffers, so the export allocates almost nothing per key.
-func writeConvertRDB(ctx context.Context, s *keyspace.Store, w io.Writer, opt *rdb.EncodeOptions, aux [][2]string) (exportStats, error) {
-	var st exportStats
-	enc := rdb.NewEncoder(w, opt)
-	for _, a := range aux {
-		if err := enc.Write(&rdb.Aux{Key: []byte(a[0]), Value: []byte(a[1])}); err != nil {
-			return st, err
-		}
-	}
-	for _, name := range s.FunctionNames() {
-		if err := enc.Write(&rdb.Function{Code: s.Functions[name]}); err != nil {
-			return st, lossyHint(err)
-		}
-		st.functions++
-	}
-	// Module aux data keeps its place relative to the keys (when 1: before).
-	for _, m := range s.ModuleAux {
-		if m.When != 2 {
-			if err := enc.Write(m); err != nil {
-				return st, lossyHint(err)
-			}
-		}
-	}
-	var vb keyspace.ValueBuffer
-	e := &rdb.Entry{LRUIdleSec: -1, LFUFreq: -1}
-	n := 0
-	err := s.EachSorted(func(db int, key []byte, o *keyspace.Object) error {
-		if n++; n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		*e = rdb.Entry{DB: uint64(db), Key: key, Kind: o.Kind, ExpireAtMs: o.ExpireAtMs, LRUIdleSec: -1, LFUFreq: -1}
-		if !o.HasTTL() {
-			e.ExpireAtMs = rdb.NoExpire
-		}
-		if err := enc.WriteEntry(e, vb.Value(o)); err != nil {
-			return lossyHint(err)
-		}
-		st.keys++
-		return nil
-	})
-	if err != nil {
-		return st, err
-	}
-	for _, m := range s.ModuleAux {
-		if m.When == 2 {
-			if err := enc.Write(m); err != nil {
-				return st, lossyHint(err)
-			}
-		}
-	}
-	return st, enc.Close()
 }
 
 // The heap of a conversion is almost all live data: the keyspace grows

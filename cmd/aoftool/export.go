@@ -43,18 +43,23 @@ func writeStoreRDB(ctx context.Context, s *keyspace.Store, w io.Writer, opt *rdb
 			}
 		}
 	}
+	// Keys are sorted once with their objects and values are built in
+	// reused buffers, so a whole-keyspace export allocates almost nothing
+	// per key.
+	var vb keyspace.ValueBuffer
+	e := &rdb.Entry{}
 	n := 0
-	err := s.Each(func(db int, key []byte, o *keyspace.Object) error {
+	err := s.EachSorted(func(db int, key []byte, o *keyspace.Object) error {
 		if n++; n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		e := &rdb.Entry{DB: uint64(db), Key: key, Kind: o.Kind, ExpireAtMs: o.ExpireAtMs, LRUIdleSec: -1, LFUFreq: -1}
+		*e = rdb.Entry{DB: uint64(db), Key: key, Kind: o.Kind, ExpireAtMs: o.ExpireAtMs, LRUIdleSec: -1, LFUFreq: -1}
 		if !o.HasTTL() {
 			e.ExpireAtMs = rdb.NoExpire
 		}
-		if err := enc.WriteEntry(e, o.ToValue()); err != nil {
+		if err := enc.WriteEntry(e, vb.Value(o)); err != nil {
 			return lossyHint(err)
 		}
 		st.keys++
