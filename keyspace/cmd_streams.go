@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -47,20 +48,10 @@ func init() {
 }
 
 func cmpID(a, b rdb.StreamID) int {
-	if c := cmpUint(a.Ms, b.Ms); c != 0 {
+	if c := cmp.Compare(a.Ms, b.Ms); c != 0 {
 		return c
 	}
-	return cmpUint(a.Seq, b.Seq)
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.Seq, b.Seq)
 }
 
 // parseID parses "ms-seq" or "ms" (seq = missingSeq); "-" and "+" when

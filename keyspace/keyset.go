@@ -3,6 +3,7 @@ package keyspace
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -547,9 +548,9 @@ func (s *KeySet) Finish() error {
 	}
 	slices.SortFunc(s.dups, func(a, b keyDup) int {
 		if a.off != b.off {
-			return cmpInt64(a.off, b.off)
+			return cmp.Compare(a.off, b.off)
 		}
-		return cmpInt64(a.first, b.first)
+		return cmp.Compare(a.first, b.first)
 	})
 	var key []byte
 	for i, d := range s.dups {
@@ -572,16 +573,6 @@ func (s *KeySet) Finish() error {
 	sf := s.sf
 	s.sf, s.bufUsed = nil, s.bufUsed-len(sf.buf)
 	return sf.close()
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // errSplit says a partition's distinct hashes outgrew the budget.

@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -93,7 +94,7 @@ func ksWant(recs []ksRec) []Duplicate {
 
 func ksCheck(t *testing.T, got, want []Duplicate) {
 	t.Helper()
-	slices.SortFunc(got, func(a, b Duplicate) int { return cmpInt64(a.Offset, b.Offset) })
+	slices.SortFunc(got, func(a, b Duplicate) int { return cmp.Compare(a.Offset, b.Offset) })
 	if len(got) != len(want) {
 		t.Fatalf("got %d duplicates, want %d\ngot  %+v\nwant %+v", len(got), len(want), got[:min(len(got), 5)], want[:min(len(want), 5)])
 	}

@@ -164,7 +164,7 @@ func compareModes(t *testing.T, name string, data []byte, opt *DecodeOptions, ph
 		}
 		for _, crc := range []bool{false, true} {
 			if got := transcript(m.wrap(data), withCRC(opt, crc), phase); got != want {
-				t.Errorf("%s: %s reader (ConcurrentCRC %v) differs from %s:\n%s", name, m.name, crc, readerModes[0].name, lineDiff(want, got))
+				t.Errorf("%s: %s reader (ConcurrentCRC %v) differs from %s:\n%s", name, m.name, crc, readerModes[0].name, firstDiff(want, got))
 			}
 		}
 	}
@@ -178,23 +178,6 @@ func withCRC(opt *DecodeOptions, on bool) *DecodeOptions {
 	}
 	o.ConcurrentCRC = on
 	return &o
-}
-
-func lineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := range max(len(al), len(bl)) {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d:\n want %s\n got  %s", i+1, x, y)
-		}
-	}
-	return "(equal)"
 }
 
 // parityFiles are the corpus (corrupt files included) and testdata files.
@@ -273,7 +256,7 @@ func TestReaderModesTruncatedAndFailing(t *testing.T) {
 			for _, wrap := range wraps {
 				for _, crc := range []bool{false, true} {
 					if got := transcript(wrap(&failAfter{data: cut, err: errInjected}), withCRC(opt, crc), n); got != want {
-						t.Errorf("%s[:%d] failing with an error (ConcurrentCRC %v): modes differ:\n%s", name, n, crc, lineDiff(want, got))
+						t.Errorf("%s[:%d] failing with an error (ConcurrentCRC %v): modes differ:\n%s", name, n, crc, firstDiff(want, got))
 					}
 				}
 			}
@@ -341,7 +324,7 @@ func TestReaderModesTransientError(t *testing.T) {
 				"onebyte": iotest.OneByteReader(&onceFail{data: data, at: at}),
 			} {
 				if got := transcript(r, &DecodeOptions{ConcurrentCRC: crc}, 0); got != want {
-					t.Errorf("fail once at %d, %s (ConcurrentCRC %v): %s", at, name, crc, lineDiff(want, got))
+					t.Errorf("fail once at %d, %s (ConcurrentCRC %v): %s", at, name, crc, firstDiff(want, got))
 				}
 			}
 		}
@@ -395,7 +378,7 @@ func TestReaderModesBigFile(t *testing.T) {
 		for _, m := range modes {
 			for _, crc := range []bool{false, true} {
 				if got := transcript(readerModes[m].wrap(data), withCRC(opt, crc), 0); got != want {
-					t.Errorf("deep %v: %s reader (ConcurrentCRC %v) differs:\n%s", deep, readerModes[m].name, crc, lineDiff(want, got))
+					t.Errorf("deep %v: %s reader (ConcurrentCRC %v) differs:\n%s", deep, readerModes[m].name, crc, firstDiff(want, got))
 				}
 			}
 		}
