@@ -16,6 +16,7 @@ import (
 func Run(ctx context.Context, root *cobra.Command, args []string) int {
 	ctx, stop := withInterrupts(ctx)
 	defer stop()
+	defer startProfile()()
 	Prepare(root)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
