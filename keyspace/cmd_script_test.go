@@ -310,3 +310,22 @@ func TestReplayEvalAOF(t *testing.T) {
 // evalAOFDigest is DEBUG DIGEST of redis-server 7.0.15 after
 // `redis-cli --pipe < testdata/issue-5-eval.aof` on an empty server.
 const evalAOFDigest = "bb75fffaa38d51eb41a14d761b20c1ebb9227adf"
+
+// HEXISTS and SISMEMBER share memberReply: present, absent, missing key and
+// wrong type.
+func TestEvalMemberReplies(t *testing.T) {
+	s := New(0)
+	mustEval(t, s, `redis.call('HSET', 'h', 'f', 'v')
+redis.call('SADD', 's', 'm')
+redis.call('SET', 'r', redis.call('HEXISTS', 'h', 'f') .. redis.call('HEXISTS', 'h', 'x') ..
+  redis.call('HEXISTS', 'nokey', 'f') .. redis.call('SISMEMBER', 's', 'm') ..
+  redis.call('SISMEMBER', 's', 'x') .. redis.call('SISMEMBER', 'nokey', 'm'))`, "0")
+	if got := str(t, s, "r"); got != "100100" {
+		t.Errorf("replies = %q, want 100100", got)
+	}
+	for _, body := range []string{`redis.call('HEXISTS', 's', 'm')`, `redis.call('SISMEMBER', 'h', 'f')`} {
+		if err := eval(s, body, "0"); err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+			t.Errorf("%s: err = %v, want WRONGTYPE", body, err)
+		}
+	}
+}

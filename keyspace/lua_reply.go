@@ -99,14 +99,7 @@ var scriptReads = map[string]scriptRead{
 		}
 		return out, nil
 	}},
-	"HEXISTS": {3, func(s *Store, a [][]byte) (any, error) {
-		o, err := s.lookupKind(a[1], rdb.KindHash)
-		if err != nil || o == nil {
-			return int64(0), err
-		}
-		_, ok := o.Hash[string(a[2])]
-		return boolInt(ok), nil
-	}},
+	"HEXISTS": {3, memberReply(rdb.KindHash, func(o *Object, m string) bool { _, ok := o.Hash[m]; return ok })},
 	"HLEN":    {2, lenReply(rdb.KindHash)},
 	"HGETALL": {2, hashReply(true, true)},
 	"HKEYS":   {2, hashReply(true, false)},
@@ -165,15 +158,8 @@ var scriptReads = map[string]scriptRead{
 		}
 		return out, nil
 	}},
-	"SISMEMBER": {3, func(s *Store, a [][]byte) (any, error) {
-		o, err := s.lookupKind(a[1], rdb.KindSet)
-		if err != nil || o == nil {
-			return int64(0), err
-		}
-		_, ok := o.Set[string(a[2])]
-		return boolInt(ok), nil
-	}},
-	"ZCARD": {2, lenReply(rdb.KindZSet)},
+	"SISMEMBER": {3, memberReply(rdb.KindSet, func(o *Object, m string) bool { _, ok := o.Set[m]; return ok })},
+	"ZCARD":     {2, lenReply(rdb.KindZSet)},
 	"ZSCORE": {3, func(s *Store, a [][]byte) (any, error) {
 		o, err := s.lookupKind(a[1], rdb.KindZSet)
 		if err != nil || o == nil {
@@ -215,6 +201,18 @@ func (s *Store) readTTL(key []byte, unit int64) int64 {
 	}
 	ttl := max(o.ExpireAtMs-s.NowMs, 0)
 	return (ttl + unit/2) / unit
+}
+
+// memberReply answers HEXISTS and SISMEMBER: 1 when the key holds a value
+// of kind that has the member (or field) a[2], else 0.
+func memberReply(kind rdb.Kind, has func(o *Object, m string) bool) func(*Store, [][]byte) (any, error) {
+	return func(s *Store, a [][]byte) (any, error) {
+		o, err := s.lookupKind(a[1], kind)
+		if err != nil || o == nil {
+			return int64(0), err
+		}
+		return boolInt(has(o, string(a[2]))), nil
+	}
 }
 
 func lenReply(kind rdb.Kind) func(*Store, [][]byte) (any, error) {
