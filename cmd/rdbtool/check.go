@@ -266,7 +266,7 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, ConcurrentCRC: true, Warn: func(err error) {
 		rep.Warnings = append(rep.Warnings, err.Error())
 	}})
-	defer dec.Close() // stops the checksum goroutine on an early return
+	defer dec.Close() // stops the read-ahead goroutine on an early return
 	// Duplicate keys make Redis refuse the file. The key set has a memory
 	// budget; past it, duplicates are found at the end (Deferred) and
 	// merged into the problems by offset. Equal key hashes are confirmed
@@ -538,7 +538,9 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 			}
 		}
 	}
-	rep, err := checkFile(ctx, in, ra, now, p, in.size)
+	// The decoder reads ahead itself; in's bufio.Reader would only be
+	// a layer more.
+	rep, err := checkFile(ctx, in.count, ra, now, p, in.size)
 	p.Done()
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
