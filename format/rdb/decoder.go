@@ -99,7 +99,7 @@ type Decoder struct {
 // reader can go on with the commands after an RDB preamble. Any other r is
 // read in chunks of up to 1 MiB (so it may be read past the footer). With
 // DecodeOptions.ConcurrentCRC, unless r is in-memory input (it has a Len
-// method, like *bytes.Reader), a goroutine reads r ahead, up to 4 chunks,
+// method, like *bytes.Reader), a goroutine reads r ahead, up to 3 chunks,
 // and computes their checksum while the decoder parses: r is then called
 // from that goroutine only, one call at a time, and may still be called
 // once after Close returns (a read in progress is not waited for).

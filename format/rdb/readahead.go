@@ -162,9 +162,10 @@ func (s *source) release() {
 const (
 	raChunkSize = 1 << 20 // a read of at least a caller's 1 MiB bufio goes straight through it
 	// raBuffers bounds the memory: one chunk being parsed, one being read
-	// and checksummed, two ready, so a slow read or a big value on either
-	// side does not stall the other at once.
-	raBuffers = 4
+	// and checksummed, one ready (reading and checksumming a chunk takes a
+	// fraction of parsing it; each buffer more is live heap, which the
+	// garbage collector doubles in its goal).
+	raBuffers = 3
 )
 
 // readAhead reads the input into chunks and checksums them, in order, on
