@@ -103,9 +103,9 @@ type Duplicate struct {
 // Reserve announces more keys than it can hold, the set spills: the table
 // and every later key go as 16-byte (hash, offset) records to one of 256
 // partitions chosen by the hash's top byte, in a temporary file written in
-// chunks. Finish then loads one partition at a time into a table and
-// reports the duplicates found there, sorted by offset, with both offsets
-// (Deferred set). A partition whose distinct hashes do not fit the budget
+// chunks. Finish then loads one partition at a time into a table (on
+// FinishWorkers goroutines, a partition each) and reports the duplicates
+// found there, sorted by offset, with both offsets (Deferred set). A partition whose distinct hashes do not fit the budget
 // is split again by the next hash byte, so the budget holds for any number
 // of keys. The spill file needs 16 bytes of disk per key; it is unlinked as
 // soon as it is created where the system allows it, and otherwise removed
