@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math/bits"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/persistkit/persistkit/format/rdb"
 )
@@ -52,6 +55,12 @@ type KeySetOptions struct {
 	// then needs a collision of a seeded 64-bit hash (about n²/2^65 for n
 	// keys).
 	KeyAt func(offset int64, buf []byte) ([]byte, error)
+	// FinishWorkers is how many goroutines Finish tests the spilled
+	// partitions on. 0 or 1: the caller's goroutine only, and the set
+	// starts none. Above 1, KeyAt is still called one call at a time, and
+	// the set falls back to one goroutine when the budget has no room for
+	// the others' buffers or a partition would need splitting.
+	FinishWorkers int
 	// Duplicate receives each key found again, at most once per later
 	// occurrence. d and d.Key are valid only during the call. A non-nil
 	// error stops the set: the method that made the call returns it, and so
@@ -94,9 +103,9 @@ type Duplicate struct {
 // Reserve announces more keys than it can hold, the set spills: the table
 // and every later key go as 16-byte (hash, offset) records to one of 256
 // partitions chosen by the hash's top byte, in a temporary file written in
-// chunks. Finish then loads one partition at a time into a table and
-// reports the duplicates found there, sorted by offset, with both offsets
-// (Deferred set). A partition whose distinct hashes do not fit the budget
+// chunks. Finish then loads one partition at a time into a table (on
+// FinishWorkers goroutines, a partition each) and reports the duplicates
+// found there, sorted by offset, with both offsets (Deferred set). A partition whose distinct hashes do not fit the budget
 // is split again by the next hash byte, so the budget holds for any number
 // of keys. The spill file needs 16 bytes of disk per key; it is unlinked as
 // soon as it is created where the system allows it, and otherwise removed
@@ -135,16 +144,30 @@ type KeySet struct {
 	tableMax int       // bytes the table may take next to the spill buffers
 	bufUsed  int       // bytes of spill buffers allocated
 
-	kbuf  []byte   // KeyAt's result for a later occurrence
-	cache struct { // the last first-occurrence key KeyAt returned
-		off int64
-		key []byte
-		ok  bool
-	}
+	cache    keyCache  // the Add path's
+	part     partState // the serial Finish's
+	keyMu    sync.Mutex
 	dups     []keyDup // found by Finish, not yet reported
 	peak     int      // largest memory in use, for tests
+	finishOn int      // goroutines Finish used, for tests
 	finished bool
 	err      error
+}
+
+// keyCache remembers the last first-occurrence key KeyAt returned: a key
+// repeated many times is read once.
+type keyCache struct {
+	off int64
+	key []byte
+	ok  bool
+}
+
+// partState is what testing partitions needs besides the table, one per
+// goroutine of Finish.
+type partState struct {
+	kbuf  []byte   // KeyAt's result for a later occurrence
+	cache keyCache // KeyAt's result for a first occurrence
+	dups  []keyDup
 }
 
 // keySlot is a table entry: the hash and the packed record (see pack).
@@ -369,7 +392,7 @@ func (s *KeySet) insert(h, v, db uint64, key []byte, mask uint64) error {
 		first := unpackOff(sl.v)
 		d := Duplicate{DB: db, Key: key, First: first, Offset: unpackOff(v), Unconfirmed: s.opt.KeyAt == nil}
 		if s.opt.KeyAt != nil {
-			k, err := s.keyAt(first)
+			k, err := s.keyAt(&s.cache, first)
 			if err != nil {
 				return err
 			}
@@ -384,18 +407,28 @@ func (s *KeySet) insert(h, v, db uint64, key []byte, mask uint64) error {
 	}
 }
 
-// keyAt is KeyAt for a first occurrence, remembering the last answer: a
-// key repeated many times is read once.
-func (s *KeySet) keyAt(off int64) ([]byte, error) {
-	if s.cache.ok && s.cache.off == off {
-		return s.cache.key, nil
+// keyAt is KeyAt for a first occurrence, through c.
+func (s *KeySet) keyAt(c *keyCache, off int64) ([]byte, error) {
+	if c.ok && c.off == off {
+		return c.key, nil
 	}
-	k, err := s.opt.KeyAt(off, s.cache.key[:0])
+	k, err := s.callKeyAt(off, c.key[:0])
 	if err != nil {
-		s.cache.ok = false
+		c.ok = false
+		return nil, err
+	}
+	c.off, c.key, c.ok = off, k, true
+	return k, nil
+}
+
+// callKeyAt calls KeyAt one call at a time (Finish's goroutines share it).
+func (s *KeySet) callKeyAt(off int64, buf []byte) ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	k, err := s.opt.KeyAt(off, buf)
+	if err != nil {
 		return nil, fmt.Errorf("keyspace: KeySet: reading key at offset %d: %w", off, err)
 	}
-	s.cache.off, s.cache.key, s.cache.ok = off, k, true
 	return k, nil
 }
 
@@ -541,10 +574,17 @@ func (s *KeySet) Finish() error {
 		s.slots = nil
 		return nil
 	}
-	for p := range keySetParts {
-		if err := s.finishPart(s.sf, p, 0, s.tableMax); err != nil {
-			return s.fail(err)
+	if !s.finishParallel() {
+		for p := range keySetParts {
+			if err := s.finishPart(s.sf, p, 0, s.tableMax); err != nil {
+				return s.fail(err)
+			}
 		}
+		s.dups = s.part.dups
+		s.part = partState{}
+	}
+	if s.err != nil {
+		return s.err
 	}
 	slices.SortFunc(s.dups, func(a, b keyDup) int {
 		if a.off != b.off {
@@ -556,9 +596,9 @@ func (s *KeySet) Finish() error {
 	for i, d := range s.dups {
 		dd := Duplicate{DB: uint64(d.db), First: d.first, Offset: d.off, Unconfirmed: s.opt.KeyAt == nil, Deferred: true}
 		if s.opt.KeyAt != nil {
-			k, err := s.opt.KeyAt(d.off, key[:0])
+			k, err := s.callKeyAt(d.off, key[:0])
 			if err != nil {
-				return s.fail(fmt.Errorf("keyspace: KeySet: reading key at offset %d: %w", d.off, err))
+				return s.fail(err)
 			}
 			key, dd.Key = k, k
 		}
@@ -573,6 +613,97 @@ func (s *KeySet) Finish() error {
 	sf := s.sf
 	s.sf, s.bufUsed = nil, s.bufUsed-len(sf.buf)
 	return sf.close()
+}
+
+// finishParallel tests the partitions of s.sf on FinishWorkers goroutines
+// (the caller's one of them), each with a share of the table's memory and
+// a chunk buffer of its own, and leaves the duplicates in s.dups. It
+// returns false, having done nothing, when that does not fit the budget or
+// a partition has more records than a share holds (the serial path splits
+// those).
+func (s *KeySet) finishParallel() bool {
+	workers := min(s.opt.FinishWorkers, keySetParts)
+	if workers < 2 {
+		return false
+	}
+	share := cap(s.spare) / workers
+	share = 1 << (bits.Len(uint(share)) - 1) // tables are powers of 2
+	extra := (workers - 1) * s.chunk
+	if share < 16 || cap(s.spare)*keySetSlot+s.bufUsed+len(s.rbuf)+extra > s.budget {
+		return false
+	}
+	for _, c := range s.sf.count {
+		if c > int64(share)/4*3 {
+			return false
+		}
+	}
+	s.use(cap(s.spare)*keySetSlot + s.bufUsed + len(s.rbuf) + extra)
+	s.finishOn = workers
+	var next atomic.Int32 // the next partition to take
+	var failed atomic.Bool
+	type result struct {
+		ps    partState
+		err   error
+		errAt int // the partition that failed
+	}
+	res := make([]result, workers)
+	work := func(i int) {
+		rbuf := s.rbuf
+		if i > 0 {
+			rbuf = make([]byte, s.chunk)
+		}
+		table := s.spare[i*share : (i+1)*share : (i+1)*share]
+		for !failed.Load() {
+			p := int(next.Add(1) - 1)
+			if p >= keySetParts {
+				return
+			}
+			if err := s.testPart(&res[i].ps, table, rbuf, p); err != nil {
+				res[i].err, res[i].errAt = err, p
+				failed.Store(true)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < workers; i++ {
+		wg.Go(func() { work(i) })
+	}
+	work(0)
+	wg.Wait()
+	// The first failed partition's error, as the serial path would give
+	// (the partitions before it were all tested).
+	errAt := keySetParts
+	var err error
+	for _, r := range res {
+		s.dups = append(s.dups, r.ps.dups...)
+		if r.err != nil && r.errAt < errAt {
+			err, errAt = r.err, r.errAt
+		}
+	}
+	if err != nil {
+		s.fail(err)
+	}
+	return true
+}
+
+// testPart is loadPart for finishParallel, which made sure partition p fits
+// table without growing or splitting.
+func (s *KeySet) testPart(ps *partState, table []keySlot, rbuf []byte, p int) error {
+	count := s.sf.count[p]
+	if count == 0 {
+		return nil
+	}
+	size := 16
+	for int64(size)/4*3 < count {
+		size *= 2
+	}
+	t := table[:size]
+	clear(t)
+	mask := uint64(size - 1)
+	return s.sf.each(p, rbuf, func(h, v uint64) error {
+		_, err := s.partInsert(ps, t, mask, h, v)
+		return err
+	})
 }
 
 // errSplit says a partition's distinct hashes outgrew the budget.
@@ -592,7 +723,7 @@ func (s *KeySet) finishPart(sf *spillFile, p, level, tableMax int) error {
 }
 
 // loadPart inserts a partition's records into a table sized for them and
-// collects the duplicates in s.dups. It returns errSplit, with s.dups as it
+// collects the duplicates in s.part.dups. It returns errSplit, with them as it
 // was, when the partition's distinct hashes do not fit tableMax and there is
 // a hash byte left to split by.
 func (s *KeySet) loadPart(sf *spillFile, p, level, tableMax int) error {
@@ -616,13 +747,13 @@ func (s *KeySet) loadPart(sf *spillFile, p, level, tableMax int) error {
 	}
 	fixed := s.bufUsed + len(s.rbuf)
 	s.use(cap(s.spare)*keySetSlot + fixed)
-	nDups := len(s.dups)
+	nDups := len(s.part.dups)
 	n := 0
 	return sf.each(p, s.rbuf, func(h, v uint64) error {
 		if n+1 > len(table)/4*3 {
 			grown := 2 * len(table)
 			if grown*keySetSlot > tableMax && level < 7 {
-				s.dups = s.dups[:nDups] // the split finds them again
+				s.part.dups = s.part.dups[:nDups] // the split finds them again
 				return errSplit
 			}
 			// At level 7 all 64 bits of these hashes are equal:
@@ -632,7 +763,7 @@ func (s *KeySet) loadPart(sf *spillFile, p, level, tableMax int) error {
 			table = rehashSlots(table, grown)
 			s.spare = table
 		}
-		added, err := s.partInsert(table, uint64(len(table)-1), h, v)
+		added, err := s.partInsert(&s.part, table, uint64(len(table)-1), h, v)
 		if added {
 			n++
 		}
@@ -657,7 +788,7 @@ func rehashSlots(old []keySlot, size int) []keySlot {
 }
 
 // partInsert is insert for Finish: both keys come from KeyAt.
-func (s *KeySet) partInsert(table []keySlot, mask, h, v uint64) (bool, error) {
+func (s *KeySet) partInsert(ps *partState, table []keySlot, mask, h, v uint64) (bool, error) {
 	off := unpackOff(v)
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &table[i]
@@ -673,20 +804,20 @@ func (s *KeySet) partInsert(table []keySlot, mask, h, v uint64) (bool, error) {
 		}
 		first := unpackOff(sl.v)
 		if s.opt.KeyAt != nil {
-			a, err := s.keyAt(first)
+			a, err := s.keyAt(&ps.cache, first)
 			if err != nil {
 				return false, err
 			}
-			b, err := s.opt.KeyAt(off, s.kbuf[:0])
+			b, err := s.callKeyAt(off, ps.kbuf[:0])
 			if err != nil {
-				return false, fmt.Errorf("keyspace: KeySet: reading key at offset %d: %w", off, err)
+				return false, err
 			}
-			s.kbuf = b
+			ps.kbuf = b
 			if !bytes.Equal(a, b) {
 				continue
 			}
 		}
-		s.dups = append(s.dups, keyDup{first: first, off: off, db: unpackDB(v)})
+		ps.dups = append(ps.dups, keyDup{first: first, off: off, db: unpackDB(v)})
 		return false, nil
 	}
 }
@@ -721,7 +852,7 @@ func (s *KeySet) splitPart(sf *spillFile, p, level, tableMax int) error {
 // Close removes the spill file. It is safe to call more than once and after
 // any error.
 func (s *KeySet) Close() error {
-	s.slots, s.spare, s.rbuf, s.dups = nil, nil, nil, nil
+	s.slots, s.spare, s.rbuf, s.dups, s.part = nil, nil, nil, nil, partState{}
 	if s.sf == nil {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/persistkit/persistkit/format/rdb"
@@ -24,13 +25,31 @@ type ksRec struct {
 
 // ksRun adds recs to a KeySet at offsets 100, 200, ... and returns what it
 // reported and the set (closed).
+// The set is run with Finish on 1, 2 and 3 goroutines, which must report
+// the same; the set returned is the one with the highest peak.
 func ksRun(t testing.TB, recs []ksRec, budget int, hash func(uint64, []byte) uint64, keyAt bool) ([]Duplicate, *KeySet) {
+	t.Helper()
+	dups, s := ksRunOn(t, recs, budget, hash, keyAt, 0)
+	for _, w := range []int{2, 3} {
+		d, sw := ksRunOn(t, recs, budget, hash, keyAt, w)
+		if fmt.Sprint(d) != fmt.Sprint(dups) {
+			t.Errorf("Finish on %d goroutines reports differently:\n%+v\nwant\n%+v", w, d[:min(len(d), 5)], dups[:min(len(dups), 5)])
+		}
+		if sw.peak > s.peak {
+			s = sw
+		}
+	}
+	return dups, s
+}
+
+func ksRunOn(t testing.TB, recs []ksRec, budget int, hash func(uint64, []byte) uint64, keyAt bool, workers int) ([]Duplicate, *KeySet) {
 	t.Helper()
 	byOff := map[int64]string{}
 	var dups []Duplicate
 	opt := &KeySetOptions{
-		MemoryBudget: budget,
-		TempDir:      t.TempDir(),
+		MemoryBudget:  budget,
+		TempDir:       t.TempDir(),
+		FinishWorkers: workers,
 		Duplicate: func(d *Duplicate) error {
 			dd := *d
 			dd.Key = slices.Clone(d.Key)
@@ -140,6 +159,7 @@ func TestKeySet(t *testing.T) {
 		{"db 1 dup", with(base, ksRec{db: 1, key: "x"}, ksRec{db: 1, key: "x"})},
 		{"probe", with(base, ksRec{key: base[11].key, probe: true}, ksRec{key: "p", probe: true}, ksRec{key: "p"})},
 		{"empty key", with(base, ksRec{key: ""}, ksRec{key: ""})},
+		{"every key twice", with(base, base...)}, // duplicates in every partition
 	}
 	for _, tc := range cases {
 		for _, budget := range []int{ksSmall, 0} {
@@ -158,6 +178,11 @@ func TestKeySet(t *testing.T) {
 				}
 				if s.peak > b {
 					t.Errorf("peak memory %d > budget %d", s.peak, b)
+				}
+				if budget == ksSmall {
+					if _, s := ksRunOn(t, tc.recs, budget, nil, true, 2); s.finishOn != 2 {
+						t.Errorf("Finish on %d goroutines, want 2", s.finishOn)
+					}
 				}
 			})
 		}
@@ -229,6 +254,10 @@ func TestKeySetSplit(t *testing.T) {
 	if s.peak > ksSmall {
 		t.Errorf("peak memory %d > budget %d", s.peak, ksSmall)
 	}
+	// A partition that needs splitting: Finish stays on one goroutine.
+	if _, s := ksRunOn(t, recs, ksSmall, hash, true, 2); s.finishOn != 0 {
+		t.Errorf("Finish on %d goroutines, want the serial path", s.finishOn)
+	}
 }
 
 func TestKeySetUnconfirmed(t *testing.T) {
@@ -251,10 +280,14 @@ func TestKeySetUnconfirmed(t *testing.T) {
 // Finish, and on errors.
 func TestKeySetTempFiles(t *testing.T) {
 	stop := errors.New("stop")
-	for _, mode := range []string{"finish", "close", "callback error", "keyat error"} {
+	for _, mode := range []string{"finish", "close", "callback error", "keyat error", "keyat error/workers", "finish/workers"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
-			opt := &KeySetOptions{MemoryBudget: ksSmall, TempDir: dir,
+			workers := 0
+			if m, ok := strings.CutSuffix(mode, "/workers"); ok {
+				mode, workers = m, 3
+			}
+			opt := &KeySetOptions{MemoryBudget: ksSmall, TempDir: dir, FinishWorkers: workers,
 				KeyAt: func(off int64, buf []byte) ([]byte, error) {
 					if mode == "keyat error" {
 						return nil, stop
@@ -285,6 +318,9 @@ func TestKeySetTempFiles(t *testing.T) {
 			var err error
 			if mode != "close" {
 				err = s.Finish()
+				if s.finishOn != workers {
+					t.Errorf("Finish on %d goroutines, want %d", s.finishOn, workers)
+				}
 			}
 			switch mode {
 			case "finish", "close":

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 
@@ -266,7 +267,7 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, ConcurrentCRC: true, Warn: func(err error) {
 		rep.Warnings = append(rep.Warnings, err.Error())
 	}})
-	defer dec.Close() // stops the checksum goroutine on an early return
+	defer dec.Close() // stops the read-ahead goroutine on an early return
 	// Duplicate keys make Redis refuse the file. The key set has a memory
 	// budget; past it, duplicates are found at the end (Deferred) and
 	// merged into the problems by offset. Equal key hashes are confirmed
@@ -278,7 +279,9 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	// the same CPU (3.1 vs 3.4-3.6 s), half the wall time at load 13.
 	var rr *keyspace.RDBKeyReader
 	w := &dupWorker{}
-	opt := &keyspace.KeySetOptions{MemoryBudget: checkKeySetBudget, Duplicate: w.duplicate}
+	// Finish runs after the decoding, on the critical path, with the other
+	// goroutines idle: it tests the spilled partitions on every core.
+	opt := &keyspace.KeySetOptions{MemoryBudget: checkKeySetBudget, Duplicate: w.duplicate, FinishWorkers: runtime.GOMAXPROCS(0)}
 	if ra != nil {
 		// rr is set at the first key, when the AUX fields that decide
 		// the flavour have been read and before any key is sent.
@@ -538,7 +541,9 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 			}
 		}
 	}
-	rep, err := checkFile(ctx, in, ra, now, p, in.size)
+	// The decoder reads ahead itself; in's bufio.Reader would only be
+	// a layer more.
+	rep, err := checkFile(ctx, in.count, ra, now, p, in.size)
 	p.Done()
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)

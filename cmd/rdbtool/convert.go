@@ -99,7 +99,7 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 	}
 	p := o.env.NewProgress(o.g, "converting")
 	defer p.Done()
-	progress := func() { p.Update(in.count.N, in.size) }
+	progress := func() { p.Update(in.count.N(), in.size) }
 	if rs, ok := src.(*rdbSource); ok {
 		defer rs.dec.Close() // stops the checksum goroutine on an early return
 		// The decoder's offset, not in.count: the decoder may read ahead

@@ -128,7 +128,7 @@ func runMemory(ctx context.Context, o *memoryOptions) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				p.Update(in.count.N, in.size)
+				p.Update(in.count.N(), in.size)
 			}
 			rec, err := dec.Next()
 			if err == io.EOF {

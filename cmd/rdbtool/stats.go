@@ -60,7 +60,7 @@ func collectStats(ctx context.Context, in *input, p cli.Progress) (*fileStats, e
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			p.Update(in.count.N, in.size)
+			p.Update(in.count.N(), in.size)
 		}
 		rec, err := dec.Next()
 		if err == io.EOF {

@@ -1,6 +1,9 @@
 package rdb
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // crc64Poly is Redis' CRC-64/Jones polynomial in reflected (LSB-first) form.
 const crc64Poly = 0x95AC9329AC4BC9B5
@@ -37,6 +40,20 @@ func makeCRC64Tables() *[16][256]uint64 {
 // final xor), the checksum of RDB files and DUMP payloads. Start with crc 0;
 // CRC64(0, []byte("123456789")) == 0xe9c6d914c4b8d9ca.
 func CRC64(crc uint64, p []byte) uint64 {
+	if hasCLMUL && len(p) >= clmulMinLen {
+		n := len(p) &^ 15
+		crc = crc64CLMUL(crc, p[:n])
+		p = p[n:]
+	}
+	return crc64Table(crc, p)
+}
+
+// clmulMinLen is where carry-less multiplication beats the tables (it has
+// a fixed cost: 16 bytes through the tables at the end).
+const clmulMinLen = 128
+
+// crc64Table is CRC64 by slicing-by-16 tables, for any input and CPU.
+func crc64Table(crc uint64, p []byte) uint64 {
 	t := crc64Tables
 	for len(p) >= 16 {
 		// The first 8 bytes pass through the crc, the next 8 only through
@@ -59,4 +76,29 @@ func CRC64(crc uint64, p []byte) uint64 {
 		crc = t[0][byte(crc)^b] ^ crc>>8
 	}
 	return crc
+}
+
+// Folding constants for carry-less multiplication (crc64_amd64.s). The
+// input is folded 128 bits at a time: for a remainder R = H·x^64 + L and
+// a distance of d bits, R·x^d ≡ H·(x^(d+64) mod P) + L·(x^d mod P). In the
+// reflected (LSB-first) order the 64x64-bit product comes out one bit
+// short of the 128-bit register's order, so each exponent is one less.
+// Layout: fold by 512 bits (four lanes of 128), then by 128.
+var crc64Fold = [4]uint64{
+	xPowModP(512 + 64 - 1), xPowModP(512 - 1),
+	xPowModP(128 + 64 - 1), xPowModP(128 - 1),
+}
+
+// xPowModP is x^n mod P as a reflected 64-bit value (x^0 in bit 63).
+func xPowModP(n int) uint64 {
+	const normal = 0xAD93D23594C935A9 // crc64Poly bit-reversed: x^k in bit k, x^64 implied
+	r := uint64(1)
+	for range n {
+		hi := r >> 63
+		r <<= 1
+		if hi != 0 {
+			r ^= normal
+		}
+	}
+	return bits.Reverse64(r)
 }

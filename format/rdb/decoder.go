@@ -97,11 +97,14 @@ type Decoder struct {
 // NewDecoder returns a decoder reading from r. If r is a *bufio.Reader it is
 // used as is and nothing past the RDB footer is consumed from it, so an AOF
 // reader can go on with the commands after an RDB preamble. Any other r is
-// read in chunks of up to 1 MiB (so it may be read past the footer); with
-// DecodeOptions.ConcurrentCRC, unless it is in-memory input (it has a Len
-// method, like *bytes.Reader), a goroutine computes the checksum of each
-// chunk while the decoder parses it. r is only ever called from the
-// goroutine calling the Decoder's methods. A nil opt means defaults.
+// read in chunks of up to 1 MiB (so it may be read past the footer). With
+// DecodeOptions.ConcurrentCRC, unless r is in-memory input (it has a Len
+// method, like *bytes.Reader), a goroutine reads r ahead, up to 3 chunks,
+// and computes their checksum while the decoder parses: r is then called
+// from that goroutine only, one call at a time, and may still be called
+// once after Close returns (a read in progress is not waited for).
+// Otherwise r is only ever called from the goroutine calling the Decoder's
+// methods. A nil opt means defaults.
 func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
 	d := &Decoder{expire: NoExpire, idle: -1, freq: -1}
 	if opt != nil {
@@ -119,16 +122,16 @@ func NewDecoder(r io.Reader, opt *DecodeOptions) *Decoder {
 		d.br.rd = r
 		d.br.buf = make([]byte, readerSize)
 	} else {
-		cw := startCRCWorker()
-		d.br.rd, d.br.cw = r, cw
-		// An abandoned Decoder must not leak the goroutine; cw does not
+		ra := startReadAhead(r)
+		d.br.ra = ra
+		// An abandoned Decoder must not leak the goroutine; ra does not
 		// reference d, so d can be collected.
-		runtime.AddCleanup(d, func(cw *crcWorker) { cw.stop() }, cw)
+		runtime.AddCleanup(d, func(ra *readAhead) { ra.stop() }, ra)
 	}
 	return d
 }
 
-// Close stops the checksum goroutine, if any; it does not close the
+// Close stops the read-ahead goroutine, if any; it does not close the
 // underlying reader. It is only needed to abandon a Decoder before Next
 // returned io.EOF or an error (the goroutine stops by itself there, and
 // also when an abandoned Decoder is garbage collected); after that it does

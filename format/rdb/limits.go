@@ -29,9 +29,11 @@ type DecodeOptions struct {
 	// call of Next. It saves two allocations per key for callers that do
 	// not keep entries (copy what must outlive the record).
 	ReuseEntry bool
-	// ConcurrentCRC computes the CRC-64 on a second goroutine while the
-	// decoder parses, for input that is neither the caller's *bufio.Reader
-	// nor in memory (has Len). Off by default: the package starts no
+	// ConcurrentCRC reads the input ahead and computes its CRC-64 on a
+	// second goroutine while the decoder parses, for input that is neither
+	// the caller's *bufio.Reader nor in memory (has Len). The reader is
+	// then called from that goroutine (one call at a time), not from the
+	// caller's; see NewDecoder. Off by default: the package starts no
 	// goroutine unless asked to. The goroutine stops at the footer, on the
 	// first error, on Close, or when an abandoned Decoder is collected.
 	ConcurrentCRC bool

@@ -15,39 +15,41 @@ import (
 //     (Peek), and what was consumed is Discarded at each refill, at the
 //     footer and on error, so the caller's reader ends exactly after the
 //     checksum (an AOF reader goes on after an RDB preamble);
-//   - in-memory input (it has Len, like *bytes.Reader): the decoder's own
-//     buffer, refilled and checksummed synchronously;
-//   - any other reader (a file, a pipe, a counting wrapper): chunks of
-//     1 MiB in two recycled buffers, and a goroutine computes the CRC-64 of
-//     each chunk while the decoder parses it. The reader itself is only
-//     called from the caller's goroutine, so wrappers that count bytes for
-//     progress need no locking.
+//   - in-memory input (it has Len, like *bytes.Reader), or any other reader
+//     without ConcurrentCRC: the decoder's own buffer, refilled and
+//     checksummed synchronously;
+//   - any other reader with ConcurrentCRC (a file, a pipe, a counting
+//     wrapper): a goroutine (readAhead) reads chunks of up to 1 MiB into a
+//     few recycled buffers and computes their CRC-64 while the decoder
+//     parses earlier chunks. The reader is then called only from that
+//     goroutine, one call at a time, never from the caller's: wrappers
+//     that count bytes for progress must make the count safe to read
+//     from another goroutine (internal/cli.CountingReader is atomic).
 //
 // The CRC-64 is kept in bulk: crc covers every consumed byte before
 // buf[crcAt], and buf[crcAt:r] is added at each refill and at the footer,
 // instead of feeding the CRC per small read (which cost 14% of a check).
-// With the checksum goroutine, crc is brought up to the start of the
-// current chunk only at the footer (crcNow).
+// With readAhead, each chunk comes with the CRC-64 of the input before it.
 //
 // Errors from the underlying reader surface as with a bufio.Reader: after
-// the data that came with them, once; a later refill reads again.
+// the data that came with them, once; a later refill reads again (readAhead
+// does not read past an error until the decoder asks for more).
 type source struct {
 	buf   []byte
 	r, w  int
 	crcAt int
 	crc   uint64
 
-	rd  io.Reader     // own buffer(s), refilled synchronously from rd
+	rd  io.Reader     // own buffer, refilled synchronously from rd
 	bio *bufio.Reader // the caller's reader; buf is a view of its buffer
-	cw  *crcWorker    // checksums rd's chunks in the background
+	ra  *readAhead    // reads and checksums chunks in the background
 	err error         // held back until buf's data is consumed
 
-	// With cw: chunks are numbered in read order; sent of them went to
-	// the worker, done came back (crc then covers chunks [0, done)).
-	sent, done int
-	curSent    bool     // buf (chunk sent-1) went to the worker
-	bufs       [][]byte // buffers not in use
-	made       int
+	// With ra: the last chunk came with an error, so ra waits to be
+	// resumed before reading again.
+	paused bool
+	// ra was stopped (footer, sticky error, Close): nothing is read again.
+	stopped bool
 }
 
 // maxEmptyReads is how many (0, nil) reads in a row give io.ErrNoProgress,
@@ -60,16 +62,6 @@ var errBadRead = errors.New("rdb: reader returned an invalid count")
 
 // crcNow is the CRC-64 of every byte consumed so far.
 func (s *source) crcNow() uint64 {
-	if s.cw != nil {
-		// Wait for the chunks before the current one.
-		last := s.sent
-		if s.curSent {
-			last--
-		}
-		for s.done < last {
-			s.collect()
-		}
-	}
 	return CRC64(s.crc, s.buf[s.crcAt:s.r])
 }
 
@@ -77,8 +69,10 @@ func (s *source) crcNow() uint64 {
 // returns an error only when no byte could be had.
 func (s *source) fill() error {
 	switch {
-	case s.cw != nil:
+	case s.ra != nil:
 		return s.nextChunk()
+	case s.stopped:
+		return errClosed // not reached: the decoder's error is sticky by then
 	case s.bio != nil:
 		s.crc = s.crcNow()
 		s.bio.Discard(s.r) // cannot fail: r <= Buffered
@@ -146,14 +140,13 @@ func (s *source) Peek(n int) ([]byte, error) {
 }
 
 // release ends reading at the footer or on a sticky error: it hands what
-// was consumed back to the caller's *bufio.Reader, or stops the checksum
+// was consumed back to the caller's *bufio.Reader, or stops the read-ahead
 // goroutine.
 func (s *source) release() {
 	switch {
-	case s.cw != nil:
-		s.cw.stop()
-		s.cw = nil
-		s.bufs = nil
+	case s.ra != nil:
+		s.ra.stop()
+		s.ra, s.stopped = nil, true
 	case s.bio != nil:
 		if s.r > 0 {
 			s.crc = s.crcNow()
@@ -164,87 +157,120 @@ func (s *source) release() {
 	}
 }
 
-// Checksum goroutine.
+// Read-ahead goroutine.
 
 const (
-	cwChunkSize = 1 << 20 // a read of at least a caller's 1 MiB bufio goes straight through it
-	cwBuffers   = 2       // one parsed (and checksummed), one checksummed or free
+	raChunkSize = 1 << 20 // a read of at least a caller's 1 MiB bufio goes straight through it
+	// raBuffers bounds the memory: one chunk being parsed, one being read
+	// and checksummed, one ready (reading and checksumming a chunk takes a
+	// fraction of parsing it; each buffer more is live heap, which the
+	// garbage collector doubles in its goal).
+	raBuffers = 3
 )
 
-// crcWorker checksums chunks in order. It holds no reference to the
-// Decoder, so an abandoned Decoder can be collected and its cleanup stop
-// the goroutine.
-type crcWorker struct {
-	in   chan []byte  // chunks to checksum, in input order
-	out  chan cwChunk // the same chunks back, with the CRC-64 through them
-	done chan struct{}
-	once sync.Once
+// readAhead reads the input into chunks and checksums them, in order, on
+// its own goroutine. It holds no reference to the Decoder, so an abandoned
+// Decoder can be collected and its cleanup stop the goroutine.
+type readAhead struct {
+	rd     io.Reader
+	free   chan []byte   // buffers the decoder is done with
+	out    chan raChunk  // chunks read, in input order
+	resume chan struct{} // after a chunk with an error: read again
+	done   chan struct{}
+	once   sync.Once
 }
 
-type cwChunk struct {
-	buf []byte
-	crc uint64
+// raChunk is one read's result.
+type raChunk struct {
+	buf []byte // the bytes read; empty only with err
+	crc uint64 // CRC-64 of the input before buf
+	err error  // what came with buf
 }
 
-func startCRCWorker() *crcWorker {
-	w := &crcWorker{
-		in:   make(chan []byte, cwBuffers),
-		out:  make(chan cwChunk, cwBuffers),
-		done: make(chan struct{}),
+func startReadAhead(rd io.Reader) *readAhead {
+	w := &readAhead{
+		rd:     rd,
+		free:   make(chan []byte, raBuffers),
+		out:    make(chan raChunk, raBuffers),
+		resume: make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
 	go w.run()
 	return w
 }
 
-func (w *crcWorker) stop() { w.once.Do(func() { close(w.done) }) }
+// stop ends the goroutine. It does not wait: a read in progress (which
+// may block, on a pipe) finishes in the background and its result is
+// dropped; no read starts after the goroutine sees done.
+func (w *readAhead) stop() { w.once.Do(func() { close(w.done) }) }
 
-func (w *crcWorker) run() {
+func (w *readAhead) run() {
 	var crc uint64
+	made := 0 // buffers are allocated as needed: a small file uses one or two
 	for {
 		select {
-		case b := <-w.in:
-			// The decoder parses b meanwhile; both only read it.
-			crc = CRC64(crc, b)
-			w.out <- cwChunk{b, crc} // never blocks: at most cwBuffers exist
 		case <-w.done:
 			return
+		default:
+		}
+		var b []byte
+		select {
+		case b = <-w.free:
+		default:
+			if made < raBuffers {
+				b = make([]byte, raChunkSize)
+				made++
+			} else {
+				select {
+				case b = <-w.free:
+				case <-w.done:
+					return
+				}
+			}
+		}
+		n, err := readSome(w.rd, b)
+		// Never blocks: out has room for every buffer. The decoder parses
+		// b meanwhile; both only read it.
+		w.out <- raChunk{b[:n], crc, err}
+		crc = CRC64(crc, b[:n])
+		if err != nil {
+			// As with a bufio.Reader, the input is read again only when the
+			// decoder needs more (a transient error may be swallowed).
+			select {
+			case <-w.resume:
+			case <-w.done:
+				return
+			}
 		}
 	}
 }
 
-// collect takes the oldest chunk back from the worker.
-func (s *source) collect() {
-	c := <-s.cw.out
-	s.crc, s.crcAt = c.crc, 0
-	s.done++
-	s.bufs = append(s.bufs, c.buf[:cap(c.buf)])
-}
-
-// nextChunk reads the next chunk into a free buffer and hands it to the
-// worker.
+// nextChunk gives the consumed chunk's buffer back and takes the next
+// chunk from the read-ahead goroutine.
 func (s *source) nextChunk() error {
 	if s.err != nil {
-		return s.read()
+		err := s.err
+		s.err = nil
+		return err
 	}
-	var b []byte
-	switch {
-	case s.buf != nil && !s.curSent:
-		b = s.buf[:cap(s.buf)] // the last read gave nothing
-	case len(s.bufs) > 0:
-		b, s.bufs = s.bufs[len(s.bufs)-1], s.bufs[:len(s.bufs)-1]
-	case s.made < cwBuffers:
-		b = make([]byte, cwChunkSize)
-		s.made++
-	default:
-		s.collect()
-		b, s.bufs = s.bufs[len(s.bufs)-1], s.bufs[:len(s.bufs)-1]
+	if s.paused {
+		s.paused = false
+		s.ra.resume <- struct{}{} // never blocks: one pause at a time
 	}
-	s.buf, s.r, s.w, s.curSent = b, 0, 0, false
-	err := s.read()
-	if s.w > 0 {
-		s.cw.in <- b[:s.w] // never blocks, as out
-		s.sent++
-		s.curSent = true
+	if s.buf != nil {
+		s.ra.free <- s.buf[:cap(s.buf)] // never blocks, as out
+		s.buf = nil
 	}
-	return err
+	c := <-s.ra.out
+	s.buf, s.r, s.w = c.buf, 0, len(c.buf)
+	s.crc, s.crcAt = c.crc, 0
+	if c.err != nil {
+		s.paused = true
+		if s.w > 0 {
+			s.err = c.err
+			return nil
+		}
+		return c.err
+	}
+	return nil
 }

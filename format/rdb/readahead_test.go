@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -422,9 +424,11 @@ func TestPreambleLeavesRestBig(t *testing.T) {
 type blockingReader struct {
 	data    []byte
 	release chan struct{}
+	calls   atomic.Int32 // read after the goroutine ended
 }
 
 func (r *blockingReader) Read(p []byte) (int, error) {
+	r.calls.Add(1)
 	if len(r.data) == 0 {
 		<-r.release
 		return 0, io.EOF
@@ -447,8 +451,8 @@ func waitGoroutines(t *testing.T, want int) {
 	}
 }
 
-// The checksum goroutine ends at the footer, on error, on Close, and when
-// an abandoned Decoder is collected.
+// The read-ahead goroutine ends at the footer, on error, on Close, and
+// when an abandoned Decoder is collected.
 func TestReadAheadGoroutineEnds(t *testing.T) {
 	data := bigFile(3 << 20)
 	if quick() {
@@ -499,7 +503,20 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 	}
 	waitGoroutines(t, base)
 
-	// Close while the reader would block.
+	// A read error: the goroutine stops with the decoder's sticky error.
+	d = NewDecoder(&failAfter{data: data[:len(data)/2], err: errInjected}, &DecodeOptions{ConcurrentCRC: true})
+	for {
+		if _, err := d.Next(); err != nil {
+			if !errors.Is(err, errInjected) {
+				t.Fatalf("got %v, want the injected error", err)
+			}
+			break
+		}
+	}
+	waitGoroutines(t, base)
+
+	// Close while the reader would block: the read in progress ends in
+	// the background, and no read starts after it.
 	br := &blockingReader{data: data[:100], release: make(chan struct{})}
 	d = NewDecoder(br, &DecodeOptions{ConcurrentCRC: true})
 	if _, err := d.Version(); err != nil {
@@ -508,6 +525,75 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 	d.Close()
 	close(br.release)
 	waitGoroutines(t, base)
+	if n := br.calls.Load(); n != 2 {
+		t.Errorf("%d reads, want 2 (the data, then the one blocked at Close)", n)
+	}
+}
+
+// guardedReader checks the read-ahead contract on the reader: one call at
+// a time, at most raBuffers distinct buffers of raChunkSize bytes (bounded
+// memory), and a read that failed is repeated only when the decoder asks,
+// as often as without read-ahead (which may read up to the first failure
+// where the decoder alone stopped at the footer).
+type guardedReader struct {
+	t        *testing.T
+	r        io.Reader
+	busy     atomic.Bool
+	mu       sync.Mutex // the goroutine may still read after the decoder's end
+	bufs     map[*byte]bool
+	failures int
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	if !g.busy.CompareAndSwap(false, true) {
+		g.t.Error("reader called concurrently")
+	}
+	defer g.busy.Store(false)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(p) > 0 {
+		g.bufs[&p[:1][0]] = true
+	}
+	n, err := g.r.Read(p)
+	if err != nil {
+		g.failures++
+	}
+	return n, err
+}
+
+func TestReadAheadReaderContract(t *testing.T) {
+	base := runtime.NumGoroutine()
+	data := bigFile(6 << 20)
+	if quick() {
+		data = bigFile(3 << 20)
+	}
+	cuts := []int{len(data), len(data) / 3, len(data) - 3, 100}
+	for _, n := range cuts {
+		for _, errAt := range []error{io.EOF, errInjected} {
+			var want string
+			wantFailures := -1
+			for _, crc := range []bool{false, true} {
+				g := &guardedReader{t: t, r: &failAfter{data: data[:n], err: errAt}, bufs: map[*byte]bool{}}
+				got := transcript(struct{ io.Reader }{g}, &DecodeOptions{ConcurrentCRC: crc}, n)
+				waitGoroutines(t, base) // a read ahead may still run
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				if !crc {
+					want, wantFailures = got, g.failures
+					continue
+				}
+				if got != want {
+					t.Errorf("[:%d] %v: transcripts differ:\n%s", n, errAt, firstDiff(want, got))
+				}
+				if max(g.failures, 1) != max(wantFailures, 1) {
+					t.Errorf("[:%d] %v: %d failing reads with read-ahead, %d without", n, errAt, g.failures, wantFailures)
+				}
+				if len(g.bufs) > raBuffers || len(g.bufs) == 0 {
+					t.Errorf("[:%d] %v: reads into %d buffers, want 1..%d", n, errAt, len(g.bufs), raBuffers)
+				}
+			}
+		}
+	}
 }
 
 // Without ConcurrentCRC the package starts no goroutine, whatever the reader.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -97,18 +98,26 @@ func (p *jsonProgress) Update(done, total int64) {
 
 func (p *jsonProgress) Done() {}
 
-// CountingReader counts bytes read, for progress.
+// CountingReader counts bytes read, for progress. The count is atomic:
+// a decoder reading ahead (rdb.DecodeOptions.ConcurrentCRC) calls Read on
+// its own goroutine while the progress is read on the caller's.
 type CountingReader struct {
 	R io.Reader
-	N int64
+	n atomic.Int64
 }
 
 // Read reads from R and counts the bytes.
 func (c *CountingReader) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
-	c.N += int64(n)
+	if n > 0 {
+		c.n.Add(int64(n))
+	}
 	return n, err
 }
+
+// N is the number of bytes read so far; it may be called from any
+// goroutine.
+func (c *CountingReader) N() int64 { return c.n.Load() }
 
 func humanBytes(n int64) string {
 	const unit = 1024
