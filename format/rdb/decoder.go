@@ -1101,8 +1101,8 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			} else if be.IsInt {
 				el.Score = float64(be.Int)
 			} else {
-				f, perr := strconv.ParseFloat(string(be.Str), 64)
-				if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+				f, ok := parseScore(be.Str)
+				if !ok {
 					cbErr = d.fail(base, "element "+strconv.Itoa(i), errCorrupt("invalid score "+strconv.Quote(string(be.Str))))
 					return cbErr
 				}

@@ -2,7 +2,6 @@ package rdb
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"strconv"
 )
@@ -172,10 +171,8 @@ func (d *Decoder) readStringDouble() (float64, error) {
 	if err := d.readFull(p); err != nil {
 		return 0, err
 	}
-	// strtod saturates out-of-range values to ±HUGE_VAL; so does ParseFloat
-	// (with ErrRange, which Redis would not see).
-	f, perr := strconv.ParseFloat(string(p), 64)
-	if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+	f, ok := parseScore(p)
+	if !ok {
 		return 0, d.fail(off, d.ctx, errCorrupt("invalid score "+strconv.Quote(string(p))))
 	}
 	return f, nil
