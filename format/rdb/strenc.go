@@ -38,19 +38,19 @@ func (d *Decoder) readString(buf []byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(buf[:0], int64(int8(b)), 10), nil
+			return appendInt(buf[:0], int64(int8(b))), nil
 		case encInt16:
 			p, err := d.readFixed(2)
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(buf[:0], int64(int16(binary.LittleEndian.Uint16(p))), 10), nil
+			return appendInt(buf[:0], int64(int16(binary.LittleEndian.Uint16(p)))), nil
 		case encInt32:
 			p, err := d.readFixed(4)
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(buf[:0], int64(int32(binary.LittleEndian.Uint32(p))), 10), nil
+			return appendInt(buf[:0], int64(int32(binary.LittleEndian.Uint32(p)))), nil
 		case encLZF:
 			return d.readLZF(off, buf)
 		}
