@@ -85,11 +85,19 @@ func (d *Decoder) readLZF(off int64, buf []byte) ([]byte, error) {
 		return nil, d.fail(off, d.ctx, errCorrupt("impossible lzf lengths "+strconv.FormatUint(clen, 10)+"/"+strconv.FormatUint(ulen, 10)))
 	}
 	d.strOff, d.strLZF = d.off, false
-	in, err := d.readBytes(clen, d.lzbuf)
-	if err != nil {
-		return nil, err
+	var in []byte
+	if s := &d.br; clen <= uint64(s.w-s.r) && !d.recording {
+		// Decompress straight from the input window (it stays put until
+		// the next read), without copying the compressed bytes first.
+		in = s.buf[s.r : s.r+int(clen) : s.r+int(clen)]
+		s.r += int(clen)
+		d.off += int64(clen)
+	} else {
+		if in, err = d.readBytes(clen, d.lzbuf); err != nil {
+			return nil, err
+		}
+		d.lzbuf = in
 	}
-	d.lzbuf = in
 	out, err := lzfDecompressTo(buf, in, int(ulen))
 	if err != nil {
 		return nil, d.wrapInner(err, d.strOff, "lzf string")
