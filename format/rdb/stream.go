@@ -137,9 +137,9 @@ func (d *Decoder) streamNode(st *Stream, blob []byte, master StreamID, keep bool
 	base := d.strOff
 	ents := d.lpents[:0]
 	if len(blob) >= lpHdrSize {
-		// Size for the header's entry count up front (a u16: at most
-		// 2.6 MB however the count lies).
-		if n := int(binary.LittleEndian.Uint16(blob[4:])); n != lpNumeleUnknown && cap(ents) < n {
+		// Size for the header's entry count up front; every entry takes
+		// at least 2 bytes of the blob, which bounds a lying count.
+		if n := min(int(binary.LittleEndian.Uint16(blob[4:])), len(blob)/2); cap(ents) < n {
 			ents = make([]blobEntry, 0, n)
 		}
 	}
