@@ -1104,8 +1104,8 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			} else if be.IsInt {
 				el.Score = float64(be.Int)
 			} else {
-				f, perr := strconv.ParseFloat(string(be.Str), 64)
-				if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+				f, ok := parseScore(be.Str)
+				if !ok {
 					cbErr = d.fail(base, "element "+strconv.Itoa(i), errCorrupt("invalid score "+strconv.Quote(string(be.Str))))
 					return cbErr
 				}
@@ -1187,11 +1187,38 @@ func (d *Decoder) walkBlobList(blob []byte, keep, zip bool, el *Element, emit fu
 	return nil
 }
 
-// readBlob reads a string holding an encoded structure: fresh with keep,
-// else into the decoder's reusable blob buffer.
+// readBlob reads a string holding an encoded structure: fresh with keep.
+// Otherwise a raw blob that is whole in the input window is returned in
+// place, which saves copying every listpack and quicklist node (the window
+// stays put until the next read, and callers walk the blob before reading
+// on); the others go to the decoder's reusable blob buffer. The result is
+// read-only: it may be the input itself.
 func (d *Decoder) readBlob(keep bool) ([]byte, error) {
 	if keep {
 		return d.readString(nil)
+	}
+	s := &d.br
+	if s.r < s.w && s.buf[s.r]>>6 != lenEnc && !d.recording {
+		off := d.off
+		n, _, err := d.readLen()
+		if err != nil {
+			return nil, err
+		}
+		if n > d.lim.MaxStringLen {
+			return nil, d.fail(off, d.ctx, errLimit("string length", n, d.lim.MaxStringLen))
+		}
+		d.strOff, d.strLZF = d.off, false
+		if n <= uint64(s.w-s.r) {
+			b := s.buf[s.r : s.r+int(n) : s.r+int(n)]
+			s.r += int(n)
+			d.off += int64(n)
+			return b, nil
+		}
+		b, err := d.readBytes(n, d.blob)
+		if err == nil {
+			d.blob = b
+		}
+		return b, err
 	}
 	b, err := d.readString(d.blob)
 	if err == nil {
@@ -1217,10 +1244,10 @@ func (d *Decoder) intText(v int64, keep bool, slot int, arena *[]byte) []byte {
 			*arena = make([]byte, 0, min(4096, max(64, 2*cap(*arena))))
 		}
 		start := len(*arena)
-		*arena = strconv.AppendInt(*arena, v, 10)
+		*arena = appendInt(*arena, v)
 		return (*arena)[start:len(*arena):len(*arena)]
 	}
-	d.numbuf[slot] = strconv.AppendInt(d.numbuf[slot][:0], v, 10)
+	d.numbuf[slot] = appendInt(d.numbuf[slot][:0], v)
 	return d.numbuf[slot]
 }
 

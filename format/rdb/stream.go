@@ -136,6 +136,13 @@ func (d *Decoder) readRawID() (StreamID, error) {
 func (d *Decoder) streamNode(st *Stream, blob []byte, master StreamID, keep bool, arena *[]byte, prev *StreamID, havePrev *bool) (uint64, error) {
 	base := d.strOff
 	ents := d.lpents[:0]
+	if len(blob) >= lpHdrSize {
+		// Size for the header's entry count up front; every entry takes
+		// at least 2 bytes of the blob, which bounds a lying count.
+		if n := min(int(binary.LittleEndian.Uint16(blob[4:])), len(blob)/2); cap(ents) < n {
+			ents = make([]blobEntry, 0, n)
+		}
+	}
 	_, err := walkListpack(blob, func(i int, be blobEntry) error {
 		ents = append(ents, be)
 		return nil
@@ -172,6 +179,22 @@ func (d *Decoder) streamNode(st *Stream, blob []byte, master StreamID, keep bool
 		return 0, bad("stream node entry count exceeds its listpack")
 	}
 	var live uint64
+	// The entries' fields share chunks of one allocation each rather than
+	// one per entry; each chunk is sized for the live entries the master
+	// entry announces, bounded by the listpack's entry count.
+	var chunk []StreamField
+	newFields := func(k int) []StreamField {
+		if k == 0 {
+			return []StreamField{} // not nil, as make gave before
+		}
+		if cap(chunk)-len(chunk) < k {
+			left := max(int64(1), count-int64(live))
+			chunk = make([]StreamField, 0, max(k, int(min(int64(len(ents)), left*int64(k)))))
+		}
+		n := len(chunk)
+		chunk = chunk[:n+k]
+		return chunk[n : n+k : n+k]
+	}
 	for j := uint64(0); j < total; j++ {
 		flags, ok1 := num()
 		msd, ok2 := num()
@@ -219,12 +242,12 @@ func (d *Decoder) streamNode(st *Stream, blob []byte, master StreamID, keep bool
 		}
 		se := StreamEntry{ID: id}
 		if fn != nil {
-			se.Fields = make([]StreamField, len(fn))
+			se.Fields = newFields(len(fn))
 			for k := range fn {
 				se.Fields[k] = StreamField{d.entryText(fn[k], true, 0, arena), d.entryText(vals[k], true, 0, arena)}
 			}
 		} else {
-			se.Fields = make([]StreamField, len(vals)/2)
+			se.Fields = newFields(len(vals) / 2)
 			for k := range se.Fields {
 				se.Fields[k] = StreamField{d.entryText(vals[2*k], true, 0, arena), d.entryText(vals[2*k+1], true, 0, arena)}
 			}

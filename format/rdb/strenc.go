@@ -2,7 +2,6 @@ package rdb
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"strconv"
 )
@@ -39,19 +38,19 @@ func (d *Decoder) readString(buf []byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(buf[:0], int64(int8(b)), 10), nil
+			return appendInt(buf[:0], int64(int8(b))), nil
 		case encInt16:
 			p, err := d.readFixed(2)
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(buf[:0], int64(int16(binary.LittleEndian.Uint16(p))), 10), nil
+			return appendInt(buf[:0], int64(int16(binary.LittleEndian.Uint16(p)))), nil
 		case encInt32:
 			p, err := d.readFixed(4)
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(buf[:0], int64(int32(binary.LittleEndian.Uint32(p))), 10), nil
+			return appendInt(buf[:0], int64(int32(binary.LittleEndian.Uint32(p)))), nil
 		case encLZF:
 			return d.readLZF(off, buf)
 		}
@@ -86,11 +85,19 @@ func (d *Decoder) readLZF(off int64, buf []byte) ([]byte, error) {
 		return nil, d.fail(off, d.ctx, errCorrupt("impossible lzf lengths "+strconv.FormatUint(clen, 10)+"/"+strconv.FormatUint(ulen, 10)))
 	}
 	d.strOff, d.strLZF = d.off, false
-	in, err := d.readBytes(clen, d.lzbuf)
-	if err != nil {
-		return nil, err
+	var in []byte
+	if s := &d.br; clen <= uint64(s.w-s.r) && !d.recording {
+		// Decompress straight from the input window (it stays put until
+		// the next read), without copying the compressed bytes first.
+		in = s.buf[s.r : s.r+int(clen) : s.r+int(clen)]
+		s.r += int(clen)
+		d.off += int64(clen)
+	} else {
+		if in, err = d.readBytes(clen, d.lzbuf); err != nil {
+			return nil, err
+		}
+		d.lzbuf = in
 	}
-	d.lzbuf = in
 	out, err := lzfDecompressTo(buf, in, int(ulen))
 	if err != nil {
 		return nil, d.wrapInner(err, d.strOff, "lzf string")
@@ -172,10 +179,8 @@ func (d *Decoder) readStringDouble() (float64, error) {
 	if err := d.readFull(p); err != nil {
 		return 0, err
 	}
-	// strtod saturates out-of-range values to ±HUGE_VAL; so does ParseFloat
-	// (with ErrRange, which Redis would not see).
-	f, perr := strconv.ParseFloat(string(p), 64)
-	if perr != nil && !errors.Is(perr, strconv.ErrRange) {
+	f, ok := parseScore(p)
+	if !ok {
 		return 0, d.fail(off, d.ctx, errCorrupt("invalid score "+strconv.Quote(string(p))))
 	}
 	return f, nil
