@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime/debug"
@@ -66,12 +67,6 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		return err
 	}
 	defer out.Abort()
-	defer tuneGC()()
-	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
-	if err != nil {
-		return err
-	}
-	exportGC()
 	lost := 0
 	opt := &rdb.EncodeOptions{Version: o.rdbVersion, Lossy: o.lossy, OnLossy: func(key []byte, what string) {
 		lost++
@@ -80,7 +75,11 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		}
 	}}
 	bw := bufio.NewWriterSize(out, 1<<20)
-	st, err := writeStoreRDB(ctx, s, bw, opt, [][2]string{{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}})
+	aux := [][2]string{{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}}
+	st, err := convertPartitioned(ctx, o, now, bw, opt, aux)
+	if err == errFallback {
+		st, err = convertInMemory(ctx, o, now, bw, opt, aux)
+	}
 	if err != nil {
 		return err
 	}
@@ -111,6 +110,17 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		fmt.Fprintf(o.env.Err, "aoftool: wrote %s: %d keys, %d function libraries (RDB version %d)\n", cli.Printable(o.output), st.keys, st.functions, o.rdbVersion)
 	}
 	return nil
+}
+
+// convertInMemory replays the AOF into one store and exports it.
+func convertInMemory(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux [][2]string) (exportStats, error) {
+	defer tuneGC()()
+	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
+	if err != nil {
+		return exportStats{}, err
+	}
+	exportGC()
+	return writeStoreRDB(ctx, s, w, opt, aux)
 }
 
 // The heap of a conversion is almost all live data: the keyspace grows
