@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/format/resp"
@@ -129,6 +130,10 @@ type PartitionOptions struct {
 	// Progress and Limits are as in [ReplayOptions].
 	Progress func(path string, offset int64)
 	Limits   resp.Limits
+	// Background starts one goroutine that writes the partition files,
+	// so that reading and routing overlap the writes. It ends before
+	// PartitionAOF returns.
+	Background bool
 }
 
 // Partitions are the partition files of an AOF written by [PartitionAOF].
@@ -142,11 +147,98 @@ type Partitions struct {
 // partWriter is one partition file being written.
 type partWriter struct {
 	f    *os.File
-	bw   *bufio.Writer
+	buf  []byte // pending bytes, handed over at partBufSize
+	q    *writeQueue
 	size int64
 	db   int          // the db the partition's client has selected
 	enc  *rdb.Encoder // preamble encoder, while the AOF's preamble is read
-	num  []byte       // scratch for RESP headers
+	num  []byte       // scratch for SELECT
+}
+
+// partBufSize is the size of the writes to a partition file.
+const partBufSize = 256 << 10
+
+// writeQueue hands full partition buffers to the goroutine of
+// PartitionOptions.Background, which returns them on free.
+type writeQueue struct {
+	jobs chan writeJob
+	free chan []byte
+	done chan struct{}
+	mu   sync.Mutex
+	err  error // the first write error
+}
+
+type writeJob struct {
+	f *os.File
+	b []byte
+}
+
+// maxQueued bounds the buffers waiting for the writer goroutine.
+const maxQueued = 16
+
+func newWriteQueue(parts int) *writeQueue {
+	q := &writeQueue{jobs: make(chan writeJob, maxQueued), free: make(chan []byte, parts+maxQueued+1), done: make(chan struct{})}
+	jobs := q.jobs // stop clears the field
+	go func() {
+		defer close(q.done)
+		for j := range jobs {
+			if q.failed() == nil {
+				if _, err := j.f.Write(j.b); err != nil {
+					q.mu.Lock()
+					q.err = err
+					q.mu.Unlock()
+				}
+			}
+			if cap(j.b) <= 4*partBufSize { // keep no huge buffer
+				select {
+				case q.free <- j.b[:0]:
+				default:
+				}
+			}
+		}
+	}()
+	return q
+}
+
+func (q *writeQueue) failed() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
+}
+
+// stop ends the writer goroutine once the queued writes are done.
+func (q *writeQueue) stop() error {
+	if q.jobs != nil {
+		close(q.jobs)
+		q.jobs = nil
+		<-q.done
+	}
+	return q.failed()
+}
+
+// flush hands w's pending bytes to the file, or to the writer goroutine.
+func (w *partWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if w.q == nil {
+		_, err := w.f.Write(w.buf)
+		w.buf = w.buf[:0]
+		if err != nil {
+			return tempFileError(err)
+		}
+		return nil
+	}
+	if err := w.q.failed(); err != nil {
+		return tempFileError(err)
+	}
+	w.q.jobs <- writeJob{w.f, w.buf}
+	select {
+	case w.buf = <-w.q.free:
+	default:
+		w.buf = make([]byte, 0, partBufSize)
+	}
+	return nil
 }
 
 // PartitionAOF reads the AOF at path like [ReplayAOF] (same files, same
@@ -161,6 +253,11 @@ func PartitionAOF(ctx context.Context, path string, opt *PartitionOptions) (*Par
 	}
 	n := max(opt.Partitions, 1)
 	p := &Partitions{limits: opt.Limits}
+	var q *writeQueue
+	if opt.Background {
+		q = newWriteQueue(n)
+		defer q.stop()
+	}
 	for range n {
 		f, err := os.CreateTemp(opt.TempDir, "persistkit-part-*")
 		if err != nil {
@@ -170,12 +267,17 @@ func PartitionAOF(ctx context.Context, path string, opt *PartitionOptions) (*Par
 		// Unlinked at once: the open descriptor keeps the data, and the
 		// space is freed however the process ends.
 		os.Remove(f.Name())
-		p.parts = append(p.parts, &partWriter{f: f, bw: bufio.NewWriterSize(f, 64<<10)})
+		p.parts = append(p.parts, &partWriter{f: f, q: q, buf: make([]byte, 0, partBufSize)})
 	}
 	r := &router{parts: p.parts}
 	res, err := replayFiles(ctx, files, r, &ReplayOptions{Progress: opt.Progress, Limits: opt.Limits})
 	if err == nil {
 		err = r.finish()
+	}
+	if q != nil {
+		if qerr := q.stop(); err == nil && qerr != nil {
+			err = tempFileError(qerr)
+		}
 	}
 	if err != nil {
 		p.Close()
@@ -215,10 +317,6 @@ func (p *Partitions) Release(i int) {
 func (p *Partitions) Replay(ctx context.Context, i int) (*Store, error) {
 	w := p.parts[i]
 	s := New(0)
-	// A partition's keys take at least aofBytesPerKeyHint bytes of it.
-	if hint := w.size / aofBytesPerKeyHint; hint > 1024 {
-		s.DBs[0].Keys = make(map[string]*Object, min(hint, maxPresizeKeys))
-	}
 	br := bufio.NewReaderSize(io.NewSectionReader(w.f, 0, w.size), 256<<10)
 	if b, err := br.Peek(5); err == nil && string(b) == "REDIS" {
 		if err := LoadRDB(ctx, br, s, &LoadOptions{}); err != nil {
@@ -262,10 +360,10 @@ type router struct {
 // finish flushes the partition files.
 func (r *router) finish() error {
 	for _, w := range r.parts {
-		if err := w.bw.Flush(); err != nil {
-			return tempFileError(err)
+		if err := w.flush(); err != nil {
+			return err
 		}
-		w.bw = nil
+		w.buf = nil
 	}
 	return nil
 }
@@ -453,27 +551,24 @@ func (r *router) write(w *partWriter, args [][]byte) error {
 }
 
 func (w *partWriter) command(args ...[]byte) error {
-	w.header('*', len(args))
+	b := w.buf
+	n := len(b)
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
 	for _, a := range args {
-		w.header('$', len(a))
-		w.bw.Write(a)
-		w.bw.WriteString("\r\n")
-		w.size += int64(len(a)) + 2
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
 	}
-	// bufio.Writer errors are sticky: report the first one here.
-	if _, err := w.bw.Write(nil); err != nil {
-		return tempFileError(err)
+	w.size += int64(len(b) - n)
+	w.buf = b
+	if len(b) >= partBufSize {
+		return w.flush()
 	}
 	return nil
-}
-
-func (w *partWriter) header(prefix byte, n int) {
-	b := w.bw.AvailableBuffer()
-	b = append(b, prefix)
-	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, '\r', '\n')
-	w.bw.Write(b)
-	w.size += int64(len(b))
 }
 
 // loadPreamble routes the records of the AOF's RDB preamble into RDB
@@ -542,8 +637,7 @@ func (r *router) loadPreamble(ctx context.Context, br *bufio.Reader) error {
 // preambleWriteError tells a failing temp file from a value the
 // partition preamble cannot hold.
 func preambleWriteError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
+	if errors.Is(err, ErrTempFile) {
 		return tempFileError(err)
 	}
 	return notPartitionable("preamble: %v", err)
@@ -553,7 +647,12 @@ func preambleWriteError(err error) error {
 type countWriter struct{ w *partWriter }
 
 func (c countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.bw.Write(p)
-	c.w.size += int64(n)
-	return n, err
+	c.w.buf = append(c.w.buf, p...)
+	c.w.size += int64(len(p))
+	if len(c.w.buf) >= partBufSize {
+		if err := c.w.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }

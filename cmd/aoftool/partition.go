@@ -12,6 +12,7 @@ import (
 	"maps"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -79,10 +80,12 @@ func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.
 	if n == 0 {
 		return st, errFallback
 	}
+	defer tunePartitionGC()()
 	p := o.env.NewProgress(o.g, "replaying")
 	parts, res, err := keyspace.PartitionAOF(ctx, o.path, &keyspace.PartitionOptions{
 		Partitions: n,
 		Progress:   func(file string, off int64) { p.Update(offsets[file]+off, total) },
+		Background: true,
 	})
 	p.Done()
 	if err != nil {
@@ -105,7 +108,109 @@ func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.
 		noteTruncated(o.env, res)
 	}
 	lastPartitioned = true
-	return mergeRuns(ctx, runs, w, opt, aux)
+	cw := newChunkWriter(w)
+	st, err = mergeRuns(ctx, runs, cw, opt, aux)
+	if cerr := cw.Close(); err == nil {
+		err = cerr
+	}
+	return st, err
+}
+
+// The partitioned path's heap is two partitions' stores (~2.5x their
+// share of the AOF each, partitionBytes) and the garbage of replaying:
+// a small live heap that the default GOGC=100 marks again at every
+// doubling from a few MB. partitionGCPercent lets it grow further between
+// collections, and the memory limit keeps the peak well under what one
+// store of the whole AOF takes. GOGC or GOMEMLIMIT in the environment turn
+// the tuning off.
+const (
+	partitionGCPercent = 400
+	partitionMemLimit  = 448 << 20
+)
+
+func tunePartitionGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	pct := debug.SetGCPercent(partitionGCPercent)
+	limit := debug.SetMemoryLimit(partitionMemLimit)
+	return func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
+// chunkWriter hands 1 MiB chunks to a goroutine that writes them to w, so
+// the merge's encoding overlaps its output writes. Close flushes, ends the
+// goroutine and returns the first write error; it must be called.
+type chunkWriter struct {
+	w    io.Writer
+	buf  []byte
+	jobs chan []byte
+	free chan []byte
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+const chunkSize = 1 << 20
+
+func newChunkWriter(w io.Writer) *chunkWriter {
+	c := &chunkWriter{w: w, buf: make([]byte, 0, chunkSize), jobs: make(chan []byte, 2), free: make(chan []byte, 4), done: make(chan struct{})}
+	jobs := c.jobs // Close clears the field
+	go func() {
+		defer close(c.done)
+		for b := range jobs {
+			if c.failed() == nil {
+				if _, err := c.w.Write(b); err != nil {
+					c.mu.Lock()
+					c.err = err
+					c.mu.Unlock()
+				}
+			}
+			select {
+			case c.free <- b[:0]:
+			default:
+			}
+		}
+	}()
+	return c
+}
+
+func (c *chunkWriter) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	if err := c.failed(); err != nil {
+		return 0, err
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= chunkSize {
+		c.jobs <- c.buf
+		select {
+		case c.buf = <-c.free:
+		default:
+			c.buf = make([]byte, 0, chunkSize)
+		}
+	}
+	return len(p), nil
+}
+
+func (c *chunkWriter) Close() error {
+	if c.jobs == nil {
+		return c.failed()
+	}
+	if len(c.buf) > 0 {
+		c.jobs <- c.buf
+		c.buf = nil
+	}
+	close(c.jobs)
+	c.jobs = nil
+	<-c.done
+	return c.failed()
 }
 
 // partitionError maps the errors of the partitioned path: a full temp

@@ -139,3 +139,17 @@ func TestConvertPartitionedFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertPartitionedTempDir checks that an unusable temp dir fails the
+// conversion with a hint instead of falling back to one big store.
+func TestConvertPartitionedTempDir(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.aof")
+	if err := os.WriteFile(p, []byte("*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	_, stderr, code, _ := convertWith(t, 2, p)
+	if code != 1 || !strings.Contains(stderr, "partition temp file") || !strings.Contains(stderr, "TMPDIR") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
