@@ -67,29 +67,10 @@ var errFallback = errors.New("aoftool: use the single-store path")
 // to w or called opt.OnLossy, when the AOF needs the single-store path.
 func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux [][2]string) (exportStats, error) {
 	var st exportStats
-	a, err := locate(o.path)
-	if err != nil {
-		return st, errFallback
-	}
-	total, offsets := int64(0), map[string]int64{}
-	for _, e := range a.set.Load {
-		offsets[e.Path] = total
-		total += max(e.Size, 0)
-	}
-	n := partitionCount(total)
-	if n == 0 {
-		return st, errFallback
-	}
 	defer tunePartitionGC()()
-	p := o.env.NewProgress(o.g, "replaying")
-	parts, res, err := keyspace.PartitionAOF(ctx, o.path, &keyspace.PartitionOptions{
-		Partitions: n,
-		Progress:   func(file string, off int64) { p.Update(offsets[file]+off, total) },
-		Background: true,
-	})
-	p.Done()
+	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path)
 	if err != nil {
-		return st, partitionError(ctx, err)
+		return st, err
 	}
 	defer parts.Close()
 
@@ -213,6 +194,35 @@ func (c *chunkWriter) Close() error {
 	return c.failed()
 }
 
+// partitionAOF is pass 1 of the partitioned path: it returns errFallback
+// when the AOF is small or cannot be partitioned.
+func partitionAOF(ctx context.Context, env *cli.Env, g *cli.Globals, path string) (*keyspace.Partitions, *keyspace.ReplayResult, error) {
+	a, err := locate(path)
+	if err != nil {
+		return nil, nil, errFallback
+	}
+	total, offsets := int64(0), map[string]int64{}
+	for _, e := range a.set.Load {
+		offsets[e.Path] = total
+		total += max(e.Size, 0)
+	}
+	n := partitionCount(total)
+	if n == 0 {
+		return nil, nil, errFallback
+	}
+	p := env.NewProgress(g, "replaying")
+	parts, res, err := keyspace.PartitionAOF(ctx, path, &keyspace.PartitionOptions{
+		Partitions: n,
+		Progress:   func(file string, off int64) { p.Update(offsets[file]+off, total) },
+		Background: true,
+	})
+	p.Done()
+	if err != nil {
+		return nil, nil, partitionError(ctx, err)
+	}
+	return parts, res, nil
+}
+
 // partitionError maps the errors of the partitioned path: a full temp
 // directory fails the command, anything else the single-store path decides.
 func partitionError(ctx context.Context, err error) error {
@@ -234,12 +244,22 @@ type run struct {
 	moduleAux []*rdb.ModuleAux
 }
 
-// encodeRuns replays and encodes every partition, two at a time: each
-// worker holds one partition's store, so two stores are live at most.
+// encodeRuns replays and encodes every partition.
 func encodeRuns(ctx context.Context, parts *keyspace.Partitions, now int64, opt *rdb.EncodeOptions) ([]*run, error) {
+	runs := make([]*run, parts.Len())
+	err := eachPartition(ctx, parts, func(ctx context.Context, i int) (err error) {
+		runs[i], err = encodeRun(ctx, parts, i, now, opt)
+		return err
+	})
+	return runs, err
+}
+
+// eachPartition calls fn for every partition, two at a time: fn replays a
+// partition into a store and drops it, so two stores are live at most. The
+// goroutines end before it returns; the first error cancels the others.
+func eachPartition(ctx context.Context, parts *keyspace.Partitions, fn func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	runs := make([]*run, parts.Len())
 	next := make(chan int)
 	errs := make([]error, parts.Len())
 	var wg sync.WaitGroup
@@ -248,8 +268,7 @@ func encodeRuns(ctx context.Context, parts *keyspace.Partitions, now int64, opt 
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				runs[i], errs[i] = encodeRun(ctx, parts, i, now, opt)
-				if errs[i] != nil {
+				if errs[i] = fn(ctx, i); errs[i] != nil {
 					cancel()
 				}
 			}
@@ -275,7 +294,7 @@ feed:
 	if first == nil {
 		first = ctx.Err()
 	}
-	return runs, first
+	return first
 }
 
 // encodeRun replays partition i and writes its run.

@@ -77,6 +77,40 @@ func TestConvertPartitionedIdentical(t *testing.T) {
 	}
 }
 
+// TestDigestPartitionedIdentical is TestConvertPartitionedIdentical for
+// digest.
+func TestDigestPartitionedIdentical(t *testing.T) {
+	variants := [][]string{
+		nil,
+		{"--json", "--per-key"},
+		{"--now", "1700000000000", "--per-key"},
+		{"--redis-version", "7.0"},
+	}
+	partitioned := 0
+	for _, aof := range partitionAOFs(t) {
+		for _, v := range variants {
+			args := append(append([]string{"digest"}, v...), aof)
+			forcePartitions = 0
+			want, wantErr, wantCode := runCLI(t, false, "", args...)
+			for _, n := range []int{1, 2, 3, 7} {
+				forcePartitions, lastPartitioned = n, false
+				got, gotErr, gotCode := runCLI(t, false, "", args...)
+				forcePartitions = 0
+				if lastPartitioned {
+					partitioned++
+				}
+				if got != want || gotErr != wantErr || gotCode != wantCode {
+					t.Errorf("%v with %d partitions: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr %q",
+						args, n, gotCode, got, gotErr, wantCode, want, wantErr)
+				}
+			}
+		}
+	}
+	if partitioned < 100 {
+		t.Errorf("only %d partitioned digests", partitioned)
+	}
+}
+
 // TestConvertPartitionedFallback checks AOFs that the partitions cannot
 // replay: the result must be the single-store one, on the single-store
 // path; and AOFs the router handles itself take the partitioned path. A
