@@ -247,6 +247,9 @@ func (w *partWriter) flush() error {
 // ErrNotPartitionable when the AOF needs a single Store, and with
 // ErrTempFile when a partition file cannot be written.
 func PartitionAOF(ctx context.Context, path string, opt *PartitionOptions) (*Partitions, *ReplayResult, error) {
+	if opt == nil {
+		opt = &PartitionOptions{}
+	}
 	files, err := locateAOF(path)
 	if err != nil {
 		return nil, nil, err
