@@ -114,6 +114,7 @@ func (s *Store) Digest(opt DigestOptions) [20]byte {
 type DigestParts struct {
 	XOR     [NumDBs][20]byte
 	Present [NumDBs]bool
+	Keys    int // live keys
 }
 
 // DigestParts computes s's digest parts (see [Store.Digest]).
@@ -130,6 +131,7 @@ func (s *Store) DigestParts(opt DigestOptions) DigestParts {
 				continue
 			}
 			p.Present[dbi] = true
+			p.Keys++
 			var kd digest
 			kd.mixString(k)
 			valueDigest(&kd, o, r)
@@ -141,6 +143,7 @@ func (s *Store) DigestParts(opt DigestOptions) DigestParts {
 
 // Add adds the parts of another store's keys.
 func (p *DigestParts) Add(q *DigestParts) {
+	p.Keys += q.Keys
 	for i := range p.XOR {
 		p.Present[i] = p.Present[i] || q.Present[i]
 		sum := q.XOR[i]

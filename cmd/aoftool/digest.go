@@ -81,7 +81,6 @@ func digestPartitioned(ctx context.Context, o *digestOptions, now int64) error {
 	}
 	dopt := keyspace.DigestOptions{RedisVersion: o.RedisVersion}
 	sums := make([]keyspace.DigestParts, parts.Len())
-	counts := make([]int, parts.Len())
 	perKey := make([][]digestcmd.KeyDigest, parts.Len())
 	err = eachPartition(ctx, parts, func(ctx context.Context, i int) error {
 		s, err := parts.Replay(ctx, i)
@@ -91,11 +90,11 @@ func digestPartitioned(ctx context.Context, o *digestOptions, now int64) error {
 		}
 		s.NowMs = now
 		sums[i] = s.DigestParts(dopt)
+		if !o.PerKey {
+			return nil
+		}
 		return s.Each(func(db int, key []byte, obj *keyspace.Object) error {
-			counts[i]++
-			if o.PerKey {
-				perKey[i] = append(perKey[i], digestcmd.KeyDigest{DB: db, Key: key, Digest: keyspace.DigestValue(key, obj, dopt)})
-			}
+			perKey[i] = append(perKey[i], digestcmd.KeyDigest{DB: db, Key: key, Digest: keyspace.DigestValue(key, obj, dopt)})
 			return nil
 		})
 	})
@@ -111,9 +110,8 @@ func digestPartitioned(ctx context.Context, o *digestOptions, now int64) error {
 	var keys []digestcmd.KeyDigest
 	for i := range sums {
 		all.Add(&sums[i])
-		dr.Keys += counts[i]
 		keys = append(keys, perKey[i]...)
 	}
-	dr.Digest = all.Sum()
+	dr.Digest, dr.Keys = all.Sum(), all.Keys
 	return digestcmd.WriteResult(o.env.Out, dr, keys, &o.Options, o.g.JSON)
 }
