@@ -65,7 +65,7 @@ var errFallback = errors.New("aoftool: use the single-store path")
 // convertPartitioned converts the AOF at path like replayStore followed by
 // writeStoreRDB. It returns errFallback, without having written anything
 // to w or called opt.OnLossy, when the AOF needs the single-store path.
-func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux [][2]string) (exportStats, error) {
+func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux func() [][2]string) (exportStats, error) {
 	var st exportStats
 	defer tunePartitionGC()()
 	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path)
@@ -90,7 +90,7 @@ func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.
 	}
 	lastPartitioned = true
 	cw := newChunkWriter(w)
-	st, err = mergeRuns(ctx, runs, cw, opt, aux)
+	st, err = mergeRuns(ctx, runs, cw, opt, aux())
 	if cerr := cw.Close(); err == nil {
 		err = cerr
 	}
