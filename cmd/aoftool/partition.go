@@ -32,10 +32,14 @@ import (
 
 // partitionBytes is the AOF size per partition: a partition's store takes
 // ~2.5x its share of the AOF (mixed benchmark AOF), and two are live at
-// once. Below minPartitioned bytes one store is small enough.
+// once. Below minPartitioned bytes one store is small enough. Each
+// partition holds two open files at most (its partition file and its
+// run); maxPartitions keeps that well under a 1024 descriptor limit, so
+// beyond 8 GiB of AOF partitions grow instead.
 const (
 	partitionBytes = 32 << 20
 	minPartitioned = 64 << 20
+	maxPartitions  = 256
 )
 
 // forcePartitions overrides the partition count in tests (0: by size; 1
@@ -51,7 +55,7 @@ func partitionCount(total int64) int {
 	if total < minPartitioned {
 		return 0
 	}
-	return int((total + partitionBytes - 1) / partitionBytes)
+	return int(min((total+partitionBytes-1)/partitionBytes, maxPartitions))
 }
 
 // lastPartitioned records, for tests, that the last convert took the
