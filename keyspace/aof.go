@@ -76,6 +76,16 @@ func ReplayAOF(ctx context.Context, path string, s *Store, opt *ReplayOptions) (
 	if opt == nil {
 		opt = &ReplayOptions{}
 	}
+	files, err := locateAOF(path)
+	if err != nil {
+		return nil, err
+	}
+	presizeDB0(s, files)
+	return replayFiles(ctx, files, s, opt)
+}
+
+// locateAOF finds the files to load for path, failing on missing ones.
+func locateAOF(path string) ([]manifest.Entry, error) {
 	set, err := manifest.Locate(path)
 	if err != nil {
 		return nil, fmt.Errorf("keyspace: %w", err)
@@ -85,11 +95,41 @@ func ReplayAOF(ctx context.Context, path string, s *Store, opt *ReplayOptions) (
 			return nil, fmt.Errorf("keyspace: %s: %w: %v", p.Path, ErrMissingFile, p.Err)
 		}
 	}
-	presizeDB0(s, set.Load)
+	return set.Load, nil
+}
+
+// replayTarget receives what replayFile reads: a [Store] applies it, a
+// router (partition.go) sends it to partition files. Both see the same
+// commands, MULTI state and preambles, so truncation and errors are
+// decided by one loop.
+type replayTarget interface {
+	// Apply runs or queues one command like [Store.Apply]. An error that
+	// is not a *CommandError stops the replay.
+	Apply(args [][]byte) error
+	InMulti() bool
+	DiscardMulti() bool
+	// startFile resets the fake client for a new file: db 0, no MULTI.
+	startFile()
+	// loadPreamble reads an RDB preamble (or RDB base) from br, leaving
+	// br right after its checksum.
+	loadPreamble(ctx context.Context, br *bufio.Reader) error
+}
+
+func (s *Store) startFile() {
+	s.CurDB = 0
+	s.DiscardMulti()
+}
+
+func (s *Store) loadPreamble(ctx context.Context, br *bufio.Reader) error {
+	return LoadRDB(ctx, br, s, &LoadOptions{})
+}
+
+// replayFiles feeds the files in load order to t.
+func replayFiles(ctx context.Context, files []manifest.Entry, t replayTarget, opt *ReplayOptions) (*ReplayResult, error) {
 	res := &ReplayResult{}
-	for i, e := range set.Load {
-		last := i == len(set.Load)-1
-		if err := replayFile(ctx, e.Path, s, opt, res, last); err != nil {
+	for i, e := range files {
+		last := i == len(files)-1
+		if err := replayFile(ctx, e.Path, t, opt, res, last); err != nil {
 			return res, err
 		}
 	}
@@ -133,7 +173,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func replayFile(ctx context.Context, path string, s *Store, opt *ReplayOptions, res *ReplayResult, last bool) error {
+func replayFile(ctx context.Context, path string, s replayTarget, opt *ReplayOptions, res *ReplayResult, last bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("keyspace: %w", err)
@@ -151,8 +191,7 @@ func replayFile(ctx context.Context, path string, s *Store, opt *ReplayOptions, 
 	}()
 
 	// Each file is loaded by a fresh fake client: db 0, no transaction.
-	s.CurDB = 0
-	s.DiscardMulti()
+	s.startFile()
 	multiAt := int64(-1)
 
 	truncate := func(at int64, cause error) error {
@@ -188,7 +227,7 @@ func replayFile(ctx context.Context, path string, s *Store, opt *ReplayOptions, 
 			return nil
 		case errors.Is(err, resp.ErrRDBPreamble):
 			fr.Preamble = true
-			if err := LoadRDB(ctx, br, s, &LoadOptions{}); err != nil {
+			if err := s.loadPreamble(ctx, br); err != nil {
 				return fmt.Errorf("keyspace: %s: RDB preamble: %w", path, err)
 			}
 			rr.SetOffset(cr.n - int64(br.Buffered()))

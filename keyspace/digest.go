@@ -103,28 +103,66 @@ func (d *digest) mixString(s string) { d.mix([]byte(s)) }
 // at s.NowMs (when not 0) are left out, as a server that loaded the data at
 // that time would have dropped them.
 func (s *Store) Digest(opt DigestOptions) [20]byte {
+	p := s.DigestParts(opt)
+	return p.Sum()
+}
+
+// DigestParts is [Store.Digest] before its dbs are put together: per db,
+// whether it has live keys and the xor of their digests. Parts of stores
+// holding disjoint keys of one keyspace (the partitions of
+// [PartitionAOF]) combine with Add into the parts of the whole.
+type DigestParts struct {
+	XOR     [NumDBs][20]byte
+	Present [NumDBs]bool
+	Keys    int // live keys
+}
+
+// DigestParts computes s's digest parts (see [Store.Digest]).
+func (s *Store) DigestParts(opt DigestOptions) DigestParts {
 	r := opt.rules()
-	var f digest
+	var p DigestParts
 	for dbi, db := range s.DBs {
 		if db == nil {
 			continue
 		}
-		mixed := false
+		f := (*digest)(&p.XOR[dbi])
 		for k, o := range db.Keys {
 			if s.expired(o) {
 				continue
 			}
-			if !mixed {
-				var idx [4]byte
-				binary.BigEndian.PutUint32(idx[:], uint32(dbi))
-				f.mix(idx[:])
-				mixed = true
-			}
+			p.Present[dbi] = true
+			p.Keys++
 			var kd digest
 			kd.mixString(k)
 			valueDigest(&kd, o, r)
 			f.xor(kd[:])
 		}
+	}
+	return p
+}
+
+// Add adds the parts of another store's keys.
+func (p *DigestParts) Add(q *DigestParts) {
+	p.Keys += q.Keys
+	for i := range p.XOR {
+		p.Present[i] = p.Present[i] || q.Present[i]
+		sum := q.XOR[i]
+		(*digest)(&p.XOR[i]).xorSum(&sum)
+	}
+}
+
+// Sum is the digest: per db with live keys its index is mixed in, then
+// the xor of its keys' SHA-1s.
+func (p *DigestParts) Sum() [20]byte {
+	var f digest
+	for dbi := range p.XOR {
+		if !p.Present[dbi] {
+			continue
+		}
+		var idx [4]byte
+		binary.BigEndian.PutUint32(idx[:], uint32(dbi))
+		f.mix(idx[:])
+		f.xorSum(&p.XOR[dbi])
 	}
 	return f
 }

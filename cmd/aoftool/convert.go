@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime/debug"
@@ -37,7 +38,9 @@ resulting keyspace (keys, TTLs, function libraries) as an RDB file of
 --rdb-version (default 12, Redis 7.4). With --now MS keys expired before
 MS are left out. Values the target version cannot hold (hash field TTLs
 before 12, functions before 10, ...) fail unless --lossy, which drops them
-and reports each loss on stderr. OUT appears only when complete.`,
+and reports each loss on stderr. OUT appears only when complete. An AOF
+of 64 MiB or more is replayed in partitions through unlinked temp files
+in $TMPDIR, which needs free space of about the AOF's size plus the RDB's.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path = args[0]
@@ -66,12 +69,6 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		return err
 	}
 	defer out.Abort()
-	defer tuneGC()()
-	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
-	if err != nil {
-		return err
-	}
-	exportGC()
 	lost := 0
 	opt := &rdb.EncodeOptions{Version: o.rdbVersion, Lossy: o.lossy, OnLossy: func(key []byte, what string) {
 		lost++
@@ -80,7 +77,14 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		}
 	}}
 	bw := bufio.NewWriterSize(out, 1<<20)
-	st, err := writeStoreRDB(ctx, s, bw, opt, [][2]string{{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}})
+	// ctime is taken when the export starts, after the replay.
+	aux := func() [][2]string {
+		return [][2]string{{"redis-bits", "64"}, {"ctime", strconv.FormatInt(o.env.NowMs()/1000, 10)}}
+	}
+	st, err := convertPartitioned(ctx, o, now, bw, opt, aux)
+	if err == errFallback {
+		st, err = convertInMemory(ctx, o, now, bw, opt, aux)
+	}
 	if err != nil {
 		return err
 	}
@@ -111,6 +115,17 @@ func runConvert(ctx context.Context, o *convertOptions) error {
 		fmt.Fprintf(o.env.Err, "aoftool: wrote %s: %d keys, %d function libraries (RDB version %d)\n", cli.Printable(o.output), st.keys, st.functions, o.rdbVersion)
 	}
 	return nil
+}
+
+// convertInMemory replays the AOF into one store and exports it.
+func convertInMemory(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux func() [][2]string) (exportStats, error) {
+	defer tuneGC()()
+	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
+	if err != nil {
+		return exportStats{}, err
+	}
+	exportGC()
+	return writeStoreRDB(ctx, s, w, opt, aux())
 }
 
 // The heap of a conversion is almost all live data: the keyspace grows

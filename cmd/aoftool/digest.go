@@ -7,6 +7,7 @@ import (
 
 	"github.com/persistkit/persistkit/internal/cli"
 	"github.com/persistkit/persistkit/internal/digestcmd"
+	"github.com/persistkit/persistkit/keyspace"
 )
 
 type digestOptions struct {
@@ -50,9 +51,67 @@ func runDigest(ctx context.Context, o *digestOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := digestPartitioned(ctx, o, now); err != errFallback {
+		return err
+	}
 	s, _, err := replayStore(ctx, o.env, o.g, o.path, now)
 	if err != nil {
 		return err
 	}
 	return digestcmd.Write(o.env.Out, s, &o.Options, o.g.JSON)
+}
+
+// digestPartitioned is runDigest on the partitioned path (partition.go):
+// the digest is per db the xor of its keys' digests, so the partitions'
+// parts add up. It returns errFallback, having written nothing, when the
+// AOF needs the single-store path; so does an RDB preamble, whose values
+// are re-encoded in the partition files and may come back with another
+// encoding, which the digest of a -0 zset score depends on.
+func digestPartitioned(ctx context.Context, o *digestOptions, now int64) error {
+	defer tunePartitionGC()()
+	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path)
+	if err != nil {
+		return err
+	}
+	defer parts.Close()
+	for _, f := range res.Files {
+		if f.Preamble {
+			return errFallback
+		}
+	}
+	dopt := keyspace.DigestOptions{RedisVersion: o.RedisVersion}
+	sums := make([]keyspace.DigestParts, parts.Len())
+	perKey := make([][]digestcmd.KeyDigest, parts.Len())
+	err = eachPartition(ctx, parts, func(ctx context.Context, i int) error {
+		s, err := parts.Replay(ctx, i)
+		parts.Release(i)
+		if err != nil {
+			return err
+		}
+		s.NowMs = now
+		sums[i] = s.DigestParts(dopt)
+		if !o.PerKey {
+			return nil
+		}
+		return s.Each(func(db int, key []byte, obj *keyspace.Object) error {
+			perKey[i] = append(perKey[i], digestcmd.KeyDigest{DB: db, Key: key, Digest: keyspace.DigestValue(key, obj, dopt)})
+			return nil
+		})
+	})
+	if err != nil {
+		return partitionError(ctx, err)
+	}
+	if res.Truncated && !o.g.Quiet && !o.g.JSON {
+		noteTruncated(o.env, res)
+	}
+	lastPartitioned = true
+	var all keyspace.DigestParts
+	dr := &keyspace.DigestResult{}
+	var keys []digestcmd.KeyDigest
+	for i := range sums {
+		all.Add(&sums[i])
+		keys = append(keys, perKey[i]...)
+	}
+	dr.Digest, dr.Keys = all.Sum(), all.Keys
+	return digestcmd.WriteResult(o.env.Out, dr, keys, &o.Options, o.g.JSON)
 }

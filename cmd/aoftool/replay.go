@@ -34,9 +34,14 @@ func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string,
 	}
 	if res.Truncated && !g.Quiet && !g.JSON {
 		p.Done()
-		fmt.Fprintf(env.Err, "aoftool: note: %s ends with an incomplete tail at offset %d; ignored like Redis does (aof-load-truncated yes)\n",
-			cli.Printable(res.TruncatedFile), res.TruncatedAt)
+		noteTruncated(env, res)
 	}
 	s.NowMs = now
 	return s, res, nil
+}
+
+// noteTruncated says on stderr that the AOF's tail was ignored.
+func noteTruncated(env *cli.Env, res *keyspace.ReplayResult) {
+	fmt.Fprintf(env.Err, "aoftool: note: %s ends with an incomplete tail at offset %d; ignored like Redis does (aof-load-truncated yes)\n",
+		cli.Printable(res.TruncatedFile), res.TruncatedAt)
 }
