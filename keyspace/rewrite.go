@@ -54,6 +54,7 @@ var (
 	cmdPEXPIREAT  = []byte("PEXPIREAT")
 	argFIELDS     = []byte("FIELDS")
 	argOne        = []byte("1")
+	cmdXADD       = []byte("XADD")
 )
 
 // NewRewriter returns a Rewriter that passes each command to emit, which
@@ -76,6 +77,15 @@ func (r *Rewriter) flush() error {
 func (r *Rewriter) appendNum(n int64) []byte {
 	start := len(r.num)
 	r.num = strconv.AppendInt(r.num, n, 10)
+	return r.num[start:len(r.num):len(r.num)]
+}
+
+// appendID appends a stream ID "ms-seq" to r.num and returns it.
+func (r *Rewriter) appendID(id rdb.StreamID) []byte {
+	start := len(r.num)
+	r.num = strconv.AppendUint(r.num, id.Ms, 10)
+	r.num = append(r.num, '-')
+	r.num = strconv.AppendUint(r.num, id.Seq, 10)
 	return r.num[start:len(r.num):len(r.num)]
 }
 
@@ -218,12 +228,15 @@ func (r *Rewriter) stream(key []byte, s *rdb.Stream) error {
 			return err
 		}
 	}
-	for _, e := range s.Entries {
-		r.args = append(r.args[:0], []byte("XADD"), key, rewriteID(e.ID))
+	// One XADD per entry, built in the reused r.args and r.num.
+	for i := range s.Entries {
+		e := &s.Entries[i]
+		r.args, r.num = r.args[:0], r.num[:0]
+		r.args = append(r.args, cmdXADD, key, r.appendID(e.ID))
 		for _, f := range e.Fields {
 			r.args = append(r.args, f.Field, f.Value)
 		}
-		if err := r.cmd(r.args...); err != nil {
+		if err := r.flush(); err != nil {
 			return err
 		}
 	}

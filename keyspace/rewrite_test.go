@@ -83,3 +83,34 @@ func TestAppendScore(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriterStream checks the commands of a stream: one XADD per entry
+// (IDs built in the reused number buffer), XSETID with the v2 metadata,
+// the group, its PEL and its consumers, then the TTL.
+func TestRewriterStream(t *testing.T) {
+	s := &rdb.Stream{
+		Entries: []rdb.StreamEntry{
+			{ID: rdb.StreamID{Ms: 1700000000000, Seq: 0}, Fields: []rdb.StreamField{{Field: []byte("f"), Value: []byte("v")}}},
+			{ID: rdb.StreamID{Ms: 1700000000001, Seq: 12}, Fields: []rdb.StreamField{{Field: []byte("a"), Value: []byte("1")}, {Field: []byte("b"), Value: []byte("2")}}},
+		},
+		Length: 2, LastID: rdb.StreamID{Ms: 1700000000001, Seq: 12},
+		HasV2Meta: true, EntriesAdded: 3, MaxDeletedID: rdb.StreamID{Ms: 5, Seq: 6},
+		Groups: []rdb.StreamGroup{{
+			Name: []byte("g"), LastID: rdb.StreamID{Ms: 1700000000000}, EntriesRead: 1,
+			PEL:       []rdb.StreamPending{{ID: rdb.StreamID{Ms: 1700000000000}, Consumer: []byte("c"), DeliveryTimeMs: 7, DeliveryCount: 2}},
+			Consumers: []rdb.StreamConsumer{{Name: []byte("c"), PEL: []rdb.StreamID{{Ms: 1700000000000}}}, {Name: []byte("idle")}},
+		}},
+	}
+	got, err := rewriteText(t, RewriteOptions{}, s, 1800000000000)
+	want := `XADD k 1700000000000-0 f v
+XADD k 1700000000001-12 a 1 b 2
+XSETID k 1700000000001-12 ENTRIESADDED 3 MAXDELETEDID 5-6
+XGROUP CREATE k g 1700000000000-0 ENTRIESREAD 1
+XCLAIM k g c 0 1700000000000-0 TIME 7 RETRYCOUNT 2 JUSTID FORCE
+XGROUP CREATECONSUMER k g idle
+PEXPIREAT k 1800000000000
+`
+	if err != nil || got != want {
+		t.Errorf("stream: %v\n%s\nwant\n%s", err, got, want)
+	}
+}

@@ -299,7 +299,9 @@ func convertAOFDir(ctx context.Context, o *convertOptions, src recordSource, pro
 	if err != nil {
 		return err
 	}
-	ob := newOutBuf(f)
+	// The base file is as large as a --to aof output: write it back as it
+	// grows, so the fsync below does not wait for all of it.
+	ob := newOutBuf(cli.NewWriteBack(f))
 	st, err := writeAOF(ctx, src.(*rdbSource).dec, ob, progress)
 	if err == nil {
 		err = ob.flush()

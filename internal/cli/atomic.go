@@ -13,6 +13,7 @@ import (
 // Commit) removes the temp file. Not safe for concurrent use.
 type AtomicFile struct {
 	f    *os.File
+	wb   *WriteBack
 	path string
 	done bool
 }
@@ -39,11 +40,13 @@ func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &AtomicFile{f: f, path: path}, nil
+	return &AtomicFile{f: f, wb: NewWriteBack(f), path: path}, nil
 }
 
-// Write writes to the temp file.
-func (a *AtomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
+// Write writes to the temp file, starting write-back of large outputs as
+// they grow (see [WriteBack]), so that Commit's fsync has little left to
+// wait for.
+func (a *AtomicFile) Write(p []byte) (int, error) { return a.wb.Write(p) }
 
 // Name is the final path.
 func (a *AtomicFile) Name() string { return a.path }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"strconv"
@@ -13,7 +14,7 @@ const hexDigits = "0123456789abcdef"
 // AppendString appends s as a JSON string. s should be valid UTF-8 (use
 // [AppendBytes] for arbitrary bytes); invalid bytes are replaced by U+FFFD.
 func AppendString(dst []byte, s string) []byte {
-	dst, _ = appendText(dst, s, false)
+	dst, _ = appendText(dst, s, false, 0)
 	return dst
 }
 
@@ -21,16 +22,17 @@ func AppendString(dst []byte, s string) []byte {
 // are skipped 8 bytes at a time and copied at once, other bytes are escaped
 // or checked as UTF-8. An invalid UTF-8 byte becomes \ufffd, or, with
 // strict, stops appendText, which returns false and a dst holding a
-// partial string.
-func appendText[T string | []byte](dst []byte, s T, strict bool) ([]byte, bool) {
+// partial string. The first from bytes of s are known to be plain ASCII.
+func appendText[T string | []byte](dst []byte, s T, strict bool, from int) ([]byte, bool) {
 	dst = append(dst, '"')
-	start, i := 0, 0
+	start, i := 0, from
 	for {
 		// Find the next byte that is not plain ASCII: 8 at a time, then
 		// one at a time for the tail.
 		for i+8 <= len(s) {
-			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			t := s[i : i+8] // constant length: no bounds check per byte
+			w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+				uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
 			if m := specialMask(w); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				goto special
@@ -150,6 +152,38 @@ func runeLen[T string | []byte](s T) int {
 // 0x20, no '"' and no '\\'.
 func plainWord(w uint64) bool { return specialMask(w) == 0 }
 
+// plainPrefix returns len(b) when all of b is plain ASCII that JSON takes
+// as is (no byte below 0x20 or >= 0x80, no '"' or '\\'), else a length
+// (a multiple of 8, possibly 0) of a plain prefix. It tests 8 bytes at a
+// time, the last (partial) word overlapping the one before; a short b
+// is tested as one word of two overlapping halves.
+func plainPrefix(b []byte) int {
+	n := len(b)
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			if specialMask(binary.LittleEndian.Uint64(b[i:])) != 0 {
+				return i
+			}
+		}
+		if specialMask(binary.LittleEndian.Uint64(b[n-8:])) != 0 {
+			return n &^ 7
+		}
+	case n >= 4:
+		w := uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32
+		if specialMask(w) != 0 {
+			return 0
+		}
+	default:
+		for _, c := range b {
+			if jsonEscape[c] != 0 {
+				return 0
+			}
+		}
+	}
+	return n
+}
+
 // specialMask returns the high bit of each byte of w (little-endian) that
 // is below 0x20, '"', '\\' or >= 0x80, by SWAR tests. A test can also mark
 // a plain byte above a special one (a borrow carries into it), never one
@@ -168,8 +202,16 @@ func specialMask(w uint64) uint64 {
 // it is valid UTF-8, else {"base64":"<standard base64>"}. encoding/json
 // would silently replace invalid bytes, so every key and value goes here.
 func AppendBytes(dst, b []byte) []byte {
+	p := plainPrefix(b)
+	if p == len(b) {
+		// The common case (keys, base64-like or decimal values): no
+		// escapes, no UTF-8 to check, one copy.
+		dst = append(dst, '"')
+		dst = append(dst, b...)
+		return append(dst, '"')
+	}
 	n := len(dst)
-	if out, ok := appendText(dst, b, true); ok {
+	if out, ok := appendText(dst, b, true, p); ok {
 		return out
 	}
 	dst = append(dst[:n], `{"base64":"`...)

@@ -175,3 +175,33 @@ func BenchmarkAppendBytesKinds(b *testing.B) {
 		})
 	}
 }
+
+// TestAppendTextEveryBytePosition puts every byte value at every position
+// of plain strings of 0..40 bytes, so each one is seen by the short (< 4,
+// 4..7 bytes) tests, by each byte lane of a word and by the overlapping
+// last word of plainPrefix and appendText. plainPrefix must return the
+// whole length exactly for plain strings, else a plain prefix of whole
+// words.
+func TestAppendTextEveryBytePosition(t *testing.T) {
+	const filler = "abcdefghijklmnopqrstuvwxyz0123456789+/=:"
+	for n := 0; n <= len(filler); n++ {
+		if p := plainPrefix([]byte(filler[:n])); p != n {
+			t.Fatalf("plainPrefix(%q) = %d, want %d", filler[:n], p, n)
+		}
+		for pos := range n {
+			for c := range 256 {
+				s := []byte(filler[:n])
+				s[pos] = byte(c)
+				checkAppendText(t, s)
+				p := plainPrefix(s)
+				plain := jsonEscape[c] == 0
+				switch {
+				case plain && p != n:
+					t.Fatalf("plainPrefix(%q) = %d, want %d", s, p, n)
+				case !plain && (p > pos || p%8 != 0):
+					t.Fatalf("plainPrefix(%q) = %d: not a plain prefix of whole words", s, p)
+				}
+			}
+		}
+	}
+}
