@@ -8,8 +8,10 @@ import (
 
 // InspectOptions configure [Inspect].
 type InspectOptions struct {
-	// Workers, when > 1, lets a large AOF's partitions be written and
-	// replayed by that many goroutines; they end before Inspect returns.
+	// Workers, when > 1, replays a large AOF's partitions on that many
+	// goroutines and writes its partition files on one more; all end
+	// before Inspect returns. RDB files are digested on GOMAXPROCS
+	// goroutines regardless.
 	Workers int
 }
 
