@@ -82,12 +82,7 @@ func digestPartitioned(ctx context.Context, o *digestOptions, now int64) error {
 	dopt := keyspace.DigestOptions{RedisVersion: o.RedisVersion}
 	sums := make([]keyspace.DigestParts, parts.Len())
 	perKey := make([][]digestcmd.KeyDigest, parts.Len())
-	err = eachPartition(ctx, parts, func(ctx context.Context, i int) error {
-		s, err := parts.Replay(ctx, i)
-		parts.Release(i)
-		if err != nil {
-			return err
-		}
+	err = parts.ReplayEach(ctx, partitionWorkers(), func(ctx context.Context, i int, s *keyspace.Store) error {
 		s.NowMs = now
 		sums[i] = s.DigestParts(dopt)
 		if !o.PerKey {

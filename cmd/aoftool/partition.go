@@ -30,18 +30,6 @@ import (
 // to mark gigabytes of live heap. An AOF the partitions cannot reproduce
 // exactly (keyspace.ErrNotPartitionable) is converted the usual way.
 
-// partitionBytes is the AOF size per partition: a partition's store takes
-// ~2.5x its share of the AOF (mixed benchmark AOF), and two are live at
-// once. Below minPartitioned bytes one store is small enough. Each
-// partition holds two open files at most (its partition file and its
-// run); maxPartitions keeps that well under a 1024 descriptor limit, so
-// beyond 8 GiB of AOF partitions grow instead.
-const (
-	partitionBytes = 32 << 20
-	minPartitioned = 64 << 20
-	maxPartitions  = 256
-)
-
 // forcePartitions overrides the partition count in tests (0: by size; 1
 // still takes the partitioned path).
 var forcePartitions int
@@ -52,10 +40,7 @@ func partitionCount(total int64) int {
 	if forcePartitions > 0 {
 		return forcePartitions
 	}
-	if total < minPartitioned {
-		return 0
-	}
-	return int(min((total+partitionBytes-1)/partitionBytes, maxPartitions))
+	return keyspace.PartitionCount(total)
 }
 
 // lastPartitioned records, for tests, that the last convert took the
@@ -251,63 +236,19 @@ type run struct {
 // encodeRuns replays and encodes every partition.
 func encodeRuns(ctx context.Context, parts *keyspace.Partitions, now int64, opt *rdb.EncodeOptions) ([]*run, error) {
 	runs := make([]*run, parts.Len())
-	err := eachPartition(ctx, parts, func(ctx context.Context, i int) (err error) {
-		runs[i], err = encodeRun(ctx, parts, i, now, opt)
+	err := parts.ReplayEach(ctx, partitionWorkers(), func(ctx context.Context, i int, s *keyspace.Store) (err error) {
+		runs[i], err = encodeRun(ctx, s, now, opt)
 		return err
 	})
 	return runs, err
 }
 
-// eachPartition calls fn for every partition, two at a time: fn replays a
-// partition into a store and drops it, so two stores are live at most. The
-// goroutines end before it returns; the first error cancels the others.
-func eachPartition(ctx context.Context, parts *keyspace.Partitions, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
-	errs := make([]error, parts.Len())
-	var wg sync.WaitGroup
-	for range min(2, runtime.GOMAXPROCS(0), parts.Len()) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if errs[i] = fn(ctx, i); errs[i] != nil {
-					cancel()
-				}
-			}
-		}()
-	}
-feed:
-	for i := range parts.Len() {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	// The first error that is not a cancellation caused by another.
-	var first error
-	for _, err := range errs {
-		if err != nil && (first == nil || errors.Is(first, context.Canceled)) {
-			first = err
-		}
-	}
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
-}
+// partitionWorkers replay partitions concurrently: two stores are live
+// at most.
+func partitionWorkers() int { return min(2, runtime.GOMAXPROCS(0)) }
 
-// encodeRun replays partition i and writes its run.
-func encodeRun(ctx context.Context, parts *keyspace.Partitions, i int, now int64, opt *rdb.EncodeOptions) (*run, error) {
-	s, err := parts.Replay(ctx, i)
-	parts.Release(i)
-	if err != nil {
-		return nil, err
-	}
+// encodeRun writes the run of a partition's store s.
+func encodeRun(ctx context.Context, s *keyspace.Store, now int64, opt *rdb.EncodeOptions) (*run, error) {
 	s.NowMs = now
 	f, err := os.CreateTemp("", "persistkit-run-*")
 	if err != nil {

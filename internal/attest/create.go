@@ -12,6 +12,8 @@ type CreateOptions struct {
 	Key ed25519.PrivateKey
 	// Now is the creation time; zero means time.Now (tests inject it).
 	Now time.Time
+	// Inspect configures the inspection of every path.
+	Inspect InspectOptions
 }
 
 // Create inspects every path with [Inspect] and returns the signed
@@ -24,7 +26,7 @@ func Create(ctx context.Context, paths []string, opt CreateOptions) ([]byte, *At
 	a := &Attestation{CreatedAt: now.UTC().Truncate(time.Second).Format(time.RFC3339)}
 	seen := map[string]string{}
 	for _, p := range paths {
-		sub, err := Inspect(ctx, p)
+		sub, err := Inspect(ctx, p, &opt.Inspect)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -38,16 +38,20 @@ func (e *DataError) Unwrap() error { return e.Err }
 // commands are replayed as Redis loads them, and a truncated AOF tail is an
 // error (aof-load-truncated no: a backup must be complete). path is an RDB
 // file, a single-file AOF (named *.aof*), or an AOF directory or manifest.
-func Inspect(ctx context.Context, path string) (*Subject, error) {
+// opt may be nil.
+func Inspect(ctx context.Context, path string, opt *InspectOptions) (*Subject, error) {
+	if opt == nil {
+		opt = &InspectOptions{}
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if st.IsDir() || strings.HasSuffix(path, ".manifest") {
-		return inspectAOFDir(ctx, path)
+		return inspectAOFDir(ctx, path, opt)
 	}
 	if isAOFName(filepath.Base(path)) {
-		return inspectAOFFile(ctx, path)
+		return inspectAOFFile(ctx, path, st.Size(), opt)
 	}
 	return inspectRDB(ctx, path)
 }
@@ -104,23 +108,22 @@ func inspectRDB(ctx context.Context, path string) (*Subject, error) {
 	return sub, nil
 }
 
-func inspectAOFFile(ctx context.Context, path string) (*Subject, error) {
+func inspectAOFFile(ctx context.Context, path string, size int64, opt *InspectOptions) (*Subject, error) {
 	sub := &Subject{Name: filepath.Base(path), Format: "aof"}
 	if err := checkName(sub.Name); err != nil {
 		return nil, err
 	}
-	s, err := replay(ctx, path)
-	if err != nil {
+	if err := describeAOF(ctx, sub, path, size, opt); err != nil {
 		return nil, err
 	}
+	var err error
 	if sub.Size, sub.SHA256, sub.RDBVersion, err = hashFile(path); err != nil {
 		return nil, err
 	}
-	describe(sub, s)
 	return sub, nil
 }
 
-func inspectAOFDir(ctx context.Context, path string) (*Subject, error) {
+func inspectAOFDir(ctx context.Context, path string, opt *InspectOptions) (*Subject, error) {
 	set, err := manifest.Locate(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -133,8 +136,11 @@ func inspectAOFDir(ctx context.Context, path string) (*Subject, error) {
 	if err := checkName(sub.Name); err != nil {
 		return nil, err
 	}
-	s, err := replay(ctx, set.Dir)
-	if err != nil {
+	total := int64(0)
+	for _, e := range set.Load {
+		total += max(e.Size, 0)
+	}
+	if err := describeAOF(ctx, sub, set.Dir, total, opt); err != nil {
 		return nil, err
 	}
 	add := func(abs, role string) (int64, error) {
@@ -168,7 +174,6 @@ func inspectAOFDir(ctx context.Context, path string) (*Subject, error) {
 	for i := range sub.Files {
 		sub.Files[i].Role = roleName(sub.Files[i].Role)
 	}
-	describe(sub, s)
 	return sub, nil
 }
 
@@ -243,7 +248,22 @@ func rdbVersion(hdr []byte) int64 {
 
 // describe fills the keyspace facts of sub from s.
 func describe(sub *Subject, s *keyspace.Store) {
-	sub.DBs = map[string]map[string]int64{}
+	storeFacts(s).describe(sub)
+	setRedisVer(sub, s.Aux)
+}
+
+// facts are the keyspace facts of a Subject before they are put together:
+// those of disjoint parts of a keyspace add up.
+type facts struct {
+	dbs           [keyspace.NumDBs]map[string]int64
+	keys, expires int64
+	digest        keyspace.DigestParts
+}
+
+// storeFacts counts s's keys, all live (NowMs 0), and digests them with
+// the newest rules.
+func storeFacts(s *keyspace.Store) *facts {
+	f := &facts{digest: s.DigestParts(keyspace.DigestOptions{})}
 	for i, db := range s.DBs {
 		if db == nil || len(db.Keys) == 0 {
 			continue
@@ -251,15 +271,42 @@ func describe(sub *Subject, s *keyspace.Store) {
 		types := map[string]int64{}
 		for _, o := range db.Keys {
 			types[o.Kind.String()]++
-			sub.Keys++
+			f.keys++
 			if o.HasTTL() {
-				sub.Expires++
+				f.expires++
 			}
 		}
-		sub.DBs[strconv.Itoa(i)] = types
+		f.dbs[i] = types
 	}
-	setRedisVer(sub, s.Aux)
-	d := s.Digest(keyspace.DigestOptions{})
+	return f
+}
+
+func (f *facts) add(g *facts) {
+	for i, types := range g.dbs {
+		if types == nil {
+			continue
+		}
+		if f.dbs[i] == nil {
+			f.dbs[i] = map[string]int64{}
+		}
+		for k, n := range types {
+			f.dbs[i][k] += n
+		}
+	}
+	f.keys += g.keys
+	f.expires += g.expires
+	f.digest.Add(&g.digest)
+}
+
+func (f *facts) describe(sub *Subject) {
+	sub.DBs = map[string]map[string]int64{}
+	for i, types := range f.dbs {
+		if types != nil {
+			sub.DBs[strconv.Itoa(i)] = types
+		}
+	}
+	sub.Keys, sub.Expires = f.keys, f.expires
+	d := f.digest.Sum()
 	sub.Digest = hex.EncodeToString(d[:])
 }
 

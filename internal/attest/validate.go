@@ -33,6 +33,8 @@ type ValidateOptions struct {
 	MinKeys int64
 	// ExpectDigest, when set, fails paths whose DEBUG DIGEST differs.
 	ExpectDigest string
+	// Inspect configures the inspection of every path.
+	Inspect InspectOptions
 	// Now is the reference time; zero means time.Now.
 	Now time.Time
 }
@@ -77,7 +79,7 @@ func Validate(ctx context.Context, paths []string, opt ValidateOptions) (*Report
 	// sizes and hashes, so the report can still say what changed.
 	loaded := make([]bool, len(paths))
 	for i, p := range paths {
-		sub, err := Inspect(ctx, p)
+		sub, err := Inspect(ctx, p, &opt.Inspect)
 		var de *DataError
 		switch {
 		case errors.As(err, &de):

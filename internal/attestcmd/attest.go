@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -90,7 +91,7 @@ func runAttest(ctx context.Context, o *attestOptions) error {
 	if now == nil {
 		now = defaultNow
 	}
-	out, a, err := attest.Create(ctx, o.paths, attest.CreateOptions{Key: priv, Now: now()})
+	out, a, err := attest.Create(ctx, o.paths, attest.CreateOptions{Key: priv, Now: now(), Inspect: inspectOptions()})
 	if err != nil {
 		var de *attest.DataError
 		if errors.As(err, &de) {
@@ -145,4 +146,10 @@ func runAttest(ctx context.Context, o *attestOptions) error {
 		}
 	}
 	return nil
+}
+
+// inspectOptions let a large AOF be replayed in partitions by two
+// goroutines: two partitions' stores are live at most.
+func inspectOptions() attest.InspectOptions {
+	return attest.InspectOptions{Workers: min(2, runtime.GOMAXPROCS(0))}
 }

@@ -90,7 +90,7 @@ func runValidate(ctx context.Context, o *validateOptions) error {
 	if err := noStdin(o.paths); err != nil {
 		return err
 	}
-	opt := attest.ValidateOptions{MaxAge: o.maxAge, MinKeys: o.minKeys}
+	opt := attest.ValidateOptions{MaxAge: o.maxAge, MinKeys: o.minKeys, Inspect: inspectOptions()}
 	switch {
 	case o.attestation != "" && o.pub == "":
 		return cli.WithHint(cli.Usagef("--attestation needs --pub: the key named inside an attestation proves nothing"),
