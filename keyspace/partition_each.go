@@ -7,14 +7,19 @@ import (
 )
 
 // A partition's Store takes ~2.5x its share of the AOF (mixed benchmark
-// AOF) and two are live at once with two workers. Below
-// minPartitionedBytes one Store is small enough. Each partition holds two
-// open files at most (its partition file and a caller's output);
-// maxPartitions keeps that well under a 1024 descriptor limit, so beyond
-// 8 GiB of AOF partitions grow instead.
+// AOF) and two are live at once with two workers. An AOF is cut into
+// partitions of at most partitionBytes, and into at least minPartitions
+// so that two live stores stay well under one store of the whole AOF (the
+// issue 10 target: no more memory than redis-server needs, ~0.6x the AOF
+// plus its own ~8 MiB, at 10 MB as at 1 GB). Below minPartitionedBytes
+// one Store is small enough. Each partition holds two open files at most
+// (its partition file and a caller's output); maxPartitions keeps that
+// well under a 1024 descriptor limit, so beyond 8 GiB of AOF partitions
+// grow instead.
 const (
 	partitionBytes      = 32 << 20
-	minPartitionedBytes = 64 << 20
+	minPartitions       = 16
+	minPartitionedBytes = 1 << 20
 	maxPartitions       = 256
 )
 
@@ -24,7 +29,7 @@ func PartitionCount(total int64) int {
 	if total < minPartitionedBytes {
 		return 0
 	}
-	return int(min((total+partitionBytes-1)/partitionBytes, maxPartitions))
+	return int(min(max((total+partitionBytes-1)/partitionBytes, minPartitions), maxPartitions))
 }
 
 // ReplayEach replays every partition into its own Store, releases its

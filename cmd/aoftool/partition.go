@@ -56,12 +56,12 @@ var errFallback = errors.New("aoftool: use the single-store path")
 // to w or called opt.OnLossy, when the AOF needs the single-store path.
 func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux func() [][2]string) (exportStats, error) {
 	var st exportStats
-	defer tunePartitionGC()()
 	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path)
 	if err != nil {
 		return st, err
 	}
 	defer parts.Close()
+	defer tunePartitionGC(partitionedBytes(parts))()
 
 	runs, err := encodeRuns(ctx, parts, now, opt)
 	defer func() {
@@ -87,27 +87,40 @@ func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.
 }
 
 // The partitioned path's heap is two partitions' stores (~2.5x their
-// share of the AOF each, partitionBytes) and the garbage of replaying:
-// a small live heap that the default GOGC=100 marks again at every
-// doubling from a few MB. partitionGCPercent lets it grow further between
-// collections, and the memory limit keeps the peak well under what one
-// store of the whole AOF takes. GOGC or GOMEMLIMIT in the environment turn
+// share of the AOF each) and the garbage of replaying: a small live heap
+// that the default GOGC=100 marks again at every doubling from a few MB.
+// partitionGCPercent lets it grow further between collections, and a
+// memory limit of half the AOF's size (within partitionMemMin and
+// partitionMemMax) keeps the peak under what redis-server needs for the
+// same data (~0.6x the AOF). GOGC or GOMEMLIMIT in the environment turn
 // the tuning off.
 const (
 	partitionGCPercent = 400
-	partitionMemLimit  = 448 << 20
+	partitionMemMin    = 32 << 20
+	partitionMemMax    = 448 << 20
 )
 
-func tunePartitionGC() (restore func()) {
+// tunePartitionGC tunes the collector for replaying the partitions of an
+// AOF of total bytes and returns a function restoring its settings.
+func tunePartitionGC(total int64) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
 	pct := debug.SetGCPercent(partitionGCPercent)
-	limit := debug.SetMemoryLimit(partitionMemLimit)
+	limit := debug.SetMemoryLimit(min(max(total*3/4, partitionMemMin), partitionMemMax))
 	return func() {
 		debug.SetGCPercent(pct)
 		debug.SetMemoryLimit(limit)
 	}
+}
+
+// partitionedBytes is the size of all partition files of parts.
+func partitionedBytes(parts *keyspace.Partitions) int64 {
+	var n int64
+	for i := range parts.Len() {
+		n += parts.Size(i)
+	}
+	return n
 }
 
 // chunkWriter hands 1 MiB chunks to a goroutine that writes them to w, so
