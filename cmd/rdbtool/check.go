@@ -333,14 +333,6 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 		}
 	}()
 	// One callback for all keys (a closure per key cost an allocation).
-	var elems, subExp int64
-	countElem := func(e *rdb.Element) error {
-		elems++
-		if e.ExpireAtMs != 0 {
-			subExp++
-		}
-		return nil
-	}
 	libs := map[string]bool{}
 	var cur *rdb.Entry
 	fail := func(err error) error {
@@ -454,10 +446,10 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 			case rdb.KindStream, rdb.KindModule:
 				_, err = dec.Value()
 			default:
-				elems, subExp = 0, 0
-				err = dec.Elements(countElem)
+				var elems, subExp int
+				elems, subExp, err = dec.CountElements()
 				if rec.Kind == rdb.KindHash {
-					rep.SubExpires += subExp
+					rep.SubExpires += int64(subExp)
 				}
 				if err == nil && elems == 0 && rec.Kind != rdb.KindString {
 					rep.Warnings = append(rep.Warnings, fmt.Sprintf("offset %d: key %s: empty %s (Redis skips it on load)",
