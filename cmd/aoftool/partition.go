@@ -203,22 +203,17 @@ func partitionAOF(ctx context.Context, env *cli.Env, g *cli.Globals, path string
 	if err != nil {
 		return nil, nil, errFallback
 	}
-	total, offsets := int64(0), map[string]int64{}
-	for _, e := range a.set.Load {
-		offsets[e.Path] = total
-		total += max(e.Size, 0)
-	}
+	total, progress := a.replayProgress(env, g)
 	n := partitionCount(total)
 	if n == 0 {
 		return nil, nil, errFallback
 	}
-	p := env.NewProgress(g, "replaying")
 	parts, res, err := keyspace.PartitionAOF(ctx, path, &keyspace.PartitionOptions{
 		Partitions: n,
-		Progress:   func(file string, off int64) { p.Update(offsets[file]+off, total) },
+		Progress:   progress.update,
 		Background: true,
 	})
-	p.Done()
+	progress.Done()
 	if err != nil {
 		return nil, nil, partitionError(ctx, err)
 	}

@@ -18,22 +18,17 @@ func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string,
 	if err != nil {
 		return nil, nil, err
 	}
-	total, offsets := int64(0), map[string]int64{}
-	for _, e := range a.set.Load {
-		offsets[e.Path] = total
-		total += max(e.Size, 0)
-	}
-	p := env.NewProgress(g, "replaying")
-	defer p.Done()
+	_, progress := a.replayProgress(env, g)
+	defer progress.Done()
 	s := keyspace.New(0)
 	res, err := keyspace.ReplayAOF(ctx, path, s, &keyspace.ReplayOptions{
-		Progress: func(file string, off int64) { p.Update(offsets[file]+off, total) },
+		Progress: progress.update,
 	})
 	if err != nil {
 		return nil, res, fmt.Errorf("%s: %w", path, err)
 	}
 	if res.Truncated && !g.Quiet && !g.JSON {
-		p.Done()
+		progress.Done()
 		noteTruncated(env, res)
 	}
 	s.NowMs = now
@@ -44,4 +39,25 @@ func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string,
 func noteTruncated(env *cli.Env, res *keyspace.ReplayResult) {
 	fmt.Fprintf(env.Err, "aoftool: note: %s ends with an incomplete tail at offset %d; ignored like Redis does (aof-load-truncated yes)\n",
 		cli.Printable(res.TruncatedFile), res.TruncatedAt)
+}
+
+// replayProgress is the progress display of replaying the files of a:
+// keyspace reports offsets per file, shown as bytes of all files.
+type replayProgress struct {
+	cli.Progress
+	offsets map[string]int64
+	total   int64
+}
+
+func (p *replayProgress) update(file string, off int64) { p.Update(p.offsets[file]+off, p.total) }
+
+// replayProgress returns the total size of the files a loads and a
+// progress display for replaying them.
+func (a *aofSet) replayProgress(env *cli.Env, g *cli.Globals) (int64, *replayProgress) {
+	p := &replayProgress{Progress: env.NewProgress(g, "replaying"), offsets: map[string]int64{}}
+	for _, e := range a.set.Load {
+		p.offsets[e.Path] = p.total
+		p.total += max(e.Size, 0)
+	}
+	return p.total, p
 }
