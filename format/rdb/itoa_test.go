@@ -31,30 +31,27 @@ func TestAppendInt(t *testing.T) {
 	}
 }
 
+// BenchmarkAppendInt compares appendInt with strconv on random int64s.
 func BenchmarkAppendInt(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	vals := make([]int64, 1024)
 	for i := range vals {
 		vals[i] = int64(r.Uint64())
 	}
-	var buf []byte
-	i := 0
-	for b.Loop() {
-		buf = appendInt(buf[:0], vals[i&1023])
-		i++
-	}
-}
-
-func BenchmarkAppendIntStrconv(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	vals := make([]int64, 1024)
-	for i := range vals {
-		vals[i] = int64(r.Uint64())
-	}
-	var buf []byte
-	i := 0
-	for b.Loop() {
-		buf = strconv.AppendInt(buf[:0], vals[i&1023], 10)
-		i++
+	for _, impl := range []struct {
+		name string
+		fn   func([]byte, int64) []byte
+	}{
+		{"appendInt", appendInt},
+		{"strconv", func(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			var buf []byte
+			i := 0
+			for b.Loop() {
+				buf = impl.fn(buf[:0], vals[i&1023])
+				i++
+			}
+		})
 	}
 }
