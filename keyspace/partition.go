@@ -134,6 +134,11 @@ type PartitionOptions struct {
 	// so that reading and routing overlap the writes. It ends before
 	// PartitionAOF returns.
 	Background bool
+	// NoPreamble makes an RDB preamble fail with ErrNotPartitionable as
+	// soon as it is met, for callers whose result depends on the stored
+	// encodings the partition files would change (DEBUG DIGEST of a -0
+	// zset score), so they do not pay for a whole pass first.
+	NoPreamble bool
 }
 
 // Partitions are the partition files of an AOF written by [PartitionAOF].
@@ -272,7 +277,7 @@ func PartitionAOF(ctx context.Context, path string, opt *PartitionOptions) (*Par
 		os.Remove(f.Name())
 		p.parts = append(p.parts, &partWriter{f: f, q: q, buf: make([]byte, 0, partBufSize)})
 	}
-	r := &router{parts: p.parts}
+	r := &router{parts: p.parts, noPreamble: opt.NoPreamble}
 	res, err := replayFiles(ctx, files, r, &ReplayOptions{Progress: opt.Progress, Limits: opt.Limits})
 	if err == nil {
 		err = r.finish()
@@ -358,6 +363,8 @@ type router struct {
 	queue   [][][]byte
 	started bool // a command or preamble has been read
 	err     error
+
+	noPreamble bool // PartitionOptions.NoPreamble
 }
 
 // finish flushes the partition files.
@@ -579,6 +586,9 @@ func (w *partWriter) command(args ...[]byte) error {
 func (r *router) loadPreamble(ctx context.Context, br *bufio.Reader) error {
 	if r.started {
 		return notPartitionable("RDB preamble after commands")
+	}
+	if r.noPreamble {
+		return notPartitionable("RDB preamble")
 	}
 	r.started = true
 	opt := &rdb.EncodeOptions{Version: 12, KeepEncoding: true}

@@ -114,3 +114,22 @@ func TestPartitionTempDirError(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTempFile", err)
 	}
 }
+
+// NoPreamble stops at an RDB preamble instead of partitioning it; without
+// it the same AOF partitions.
+func TestPartitionNoPreamble(t *testing.T) {
+	const path = "../fixtures/corpus/6.2.16/aof/aof-hybrid/appendonly.aof"
+	ctx := context.Background()
+	_, _, err := PartitionAOF(ctx, path, &PartitionOptions{Partitions: 3, TempDir: t.TempDir(), NoPreamble: true})
+	if !errors.Is(err, ErrNotPartitionable) || !strings.Contains(err.Error(), "RDB preamble") {
+		t.Fatalf("NoPreamble: err = %v, want ErrNotPartitionable for the RDB preamble", err)
+	}
+	parts, res, err := PartitionAOF(ctx, path, &PartitionOptions{Partitions: 3, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("without NoPreamble: %v", err)
+	}
+	defer parts.Close()
+	if len(res.Files) == 0 || !res.Files[0].Preamble {
+		t.Fatalf("files = %+v, want a preamble first", res.Files)
+	}
+}

@@ -68,17 +68,12 @@ func runDigest(ctx context.Context, o *digestOptions) error {
 // are re-encoded in the partition files and may come back with another
 // encoding, which the digest of a -0 zset score depends on.
 func digestPartitioned(ctx context.Context, o *digestOptions, now int64) error {
-	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path)
+	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path, true)
 	if err != nil {
 		return err
 	}
 	defer parts.Close()
 	defer tunePartitionGC(partitionedBytes(parts))()
-	for _, f := range res.Files {
-		if f.Preamble {
-			return errFallback
-		}
-	}
 	dopt := keyspace.DigestOptions{RedisVersion: o.RedisVersion}
 	sums := make([]keyspace.DigestParts, parts.Len())
 	perKey := make([][]digestcmd.KeyDigest, parts.Len())

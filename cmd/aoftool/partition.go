@@ -56,7 +56,7 @@ var errFallback = errors.New("aoftool: use the single-store path")
 // to w or called opt.OnLossy, when the AOF needs the single-store path.
 func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.Writer, opt *rdb.EncodeOptions, aux func() [][2]string) (exportStats, error) {
 	var st exportStats
-	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path)
+	parts, res, err := partitionAOF(ctx, o.env, o.g, o.path, false)
 	if err != nil {
 		return st, err
 	}
@@ -197,8 +197,9 @@ func (c *chunkWriter) Close() error {
 }
 
 // partitionAOF is pass 1 of the partitioned path: it returns errFallback
-// when the AOF is small or cannot be partitioned.
-func partitionAOF(ctx context.Context, env *cli.Env, g *cli.Globals, path string) (*keyspace.Partitions, *keyspace.ReplayResult, error) {
+// when the AOF is small or cannot be partitioned (with noPreamble: or
+// starts with an RDB preamble).
+func partitionAOF(ctx context.Context, env *cli.Env, g *cli.Globals, path string, noPreamble bool) (*keyspace.Partitions, *keyspace.ReplayResult, error) {
 	a, err := locate(path)
 	if err != nil {
 		return nil, nil, errFallback
@@ -212,6 +213,7 @@ func partitionAOF(ctx context.Context, env *cli.Env, g *cli.Globals, path string
 		Partitions: n,
 		Progress:   progress.update,
 		Background: true,
+		NoPreamble: noPreamble,
 	})
 	progress.Done()
 	if err != nil {

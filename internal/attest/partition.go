@@ -59,18 +59,13 @@ func describeAOF(ctx context.Context, sub *Subject, path string, total int64, op
 // files and may come back with another encoding, which the digest of a -0
 // zset score depends on; its AUX fields are not kept either).
 func partitionedFacts(ctx context.Context, path string, n, workers int) (*facts, error) {
-	parts, res, err := keyspace.PartitionAOF(ctx, path, &keyspace.PartitionOptions{Partitions: n, Background: workers > 1})
+	parts, res, err := keyspace.PartitionAOF(ctx, path, &keyspace.PartitionOptions{Partitions: n, Background: workers > 1, NoPreamble: true})
 	if err != nil {
 		return nil, ctx.Err()
 	}
 	defer parts.Close()
 	if res.Truncated {
 		return nil, nil
-	}
-	for _, f := range res.Files {
-		if f.Preamble {
-			return nil, nil
-		}
 	}
 	all := make([]*facts, parts.Len())
 	err = parts.ReplayEach(ctx, workers, func(_ context.Context, i int, s *keyspace.Store) error {
