@@ -423,12 +423,15 @@ func TestPreambleLeavesRestBig(t *testing.T) {
 // blockingReader delivers data, then blocks until release is closed.
 type blockingReader struct {
 	data    []byte
+	blocked chan struct{} // closed when the first blocking read starts
 	release chan struct{}
 	calls   atomic.Int32 // read after the goroutine ended
 }
 
 func (r *blockingReader) Read(p []byte) (int, error) {
-	r.calls.Add(1)
+	if r.calls.Add(1) == 2 {
+		close(r.blocked)
+	}
 	if len(r.data) == 0 {
 		<-r.release
 		return 0, io.EOF
@@ -517,11 +520,14 @@ func TestReadAheadGoroutineEnds(t *testing.T) {
 
 	// Close while the reader would block: the read in progress ends in
 	// the background, and no read starts after it.
-	br := &blockingReader{data: data[:100], release: make(chan struct{})}
+	br := &blockingReader{data: data[:100], blocked: make(chan struct{}), release: make(chan struct{})}
 	d = NewDecoder(br, &DecodeOptions{ConcurrentCRC: true})
 	if _, err := d.Version(); err != nil {
 		t.Fatal(err)
 	}
+	// Close only once the second read is in progress; closing earlier
+	// lets the goroutine stop before it, which is also correct.
+	<-br.blocked
 	d.Close()
 	close(br.release)
 	waitGoroutines(t, base)
