@@ -11,11 +11,18 @@ import (
 // directory, then fsynced and renamed over the target on Commit, so a
 // reader never sees a half-written RDB, AOF or manifest. Abort (or a failed
 // Commit) removes the temp file. Not safe for concurrent use.
+//
+// A target that exists and is not a regular file (/dev/null, a FIFO, a
+// terminal) is written directly: renaming over it would replace the
+// device or pipe with a plain file. A symlink to a regular file is
+// followed, so the link stays and the file it points to is replaced.
 type AtomicFile struct {
-	f    *os.File
-	wb   *WriteBack
-	path string
-	done bool
+	f      *os.File
+	wb     *WriteBack
+	path   string // as the user gave it
+	target string // path with symlinks resolved: what Commit replaces
+	direct bool // f is the target itself, not a temp file
+	done   bool
 }
 
 // CreateAtomic starts writing path. The final file gets mode perm (0644
@@ -24,10 +31,24 @@ func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 	if perm == 0 {
 		perm = 0o644
 	}
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+	target := path
+	if st, err := os.Stat(path); err == nil {
+		switch {
+		case st.IsDir():
+			return nil, &os.PathError{Op: "create", Path: path, Err: errors.New("is a directory")}
+		case !st.Mode().IsRegular():
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, err
+			}
+			return &AtomicFile{f: f, path: path, target: path, direct: true}, nil
+		}
 		perm = st.Mode().Perm()
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			target = real
+		}
 	}
-	dir, base := filepath.Split(path)
+	dir, base := filepath.Split(target)
 	if dir == "" {
 		dir = "."
 	}
@@ -40,13 +61,18 @@ func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &AtomicFile{f: f, wb: NewWriteBack(f), path: path}, nil
+	return &AtomicFile{f: f, wb: NewWriteBack(f), path: path, target: target}, nil
 }
 
 // Write writes to the temp file, starting write-back of large outputs as
 // they grow (see [WriteBack]), so that Commit's fsync has little left to
 // wait for.
-func (a *AtomicFile) Write(p []byte) (int, error) { return a.wb.Write(p) }
+func (a *AtomicFile) Write(p []byte) (int, error) {
+	if a.direct {
+		return a.f.Write(p)
+	}
+	return a.wb.Write(p)
+}
 
 // Name is the final path.
 func (a *AtomicFile) Name() string { return a.path }
@@ -58,19 +84,22 @@ func (a *AtomicFile) Commit() error {
 		return errors.New("cli: atomic file already finished")
 	}
 	a.done = true
+	if a.direct {
+		return a.f.Close()
+	}
 	tmp := a.f.Name()
 	err := a.f.Sync()
 	if cerr := a.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, a.path)
+		err = os.Rename(tmp, a.target)
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if d, derr := os.Open(filepath.Dir(a.path)); derr == nil {
+	if d, derr := os.Open(filepath.Dir(a.target)); derr == nil {
 		d.Sync()
 		d.Close()
 	}
@@ -85,7 +114,9 @@ func (a *AtomicFile) Abort() {
 	}
 	a.done = true
 	a.f.Close()
-	os.Remove(a.f.Name())
+	if !a.direct {
+		os.Remove(a.f.Name())
+	}
 }
 
 // Output is a destination chosen by an -o flag: a file written atomically

@@ -73,15 +73,16 @@ func TestAtomicFailures(t *testing.T) {
 		}
 	})
 	t.Run("rename-fails", func(t *testing.T) {
-		// The target is a non-empty directory: rename(2) fails after the
-		// data was written and synced. The temp file must go.
+		// The target became a non-empty directory after CreateAtomic
+		// (which refuses one up front): rename(2) fails after the data was
+		// written and synced. The temp file must go.
 		dir := t.TempDir()
 		target := filepath.Join(dir, "out")
-		os.MkdirAll(filepath.Join(target, "x"), 0o755)
 		a, err := CreateAtomic(target, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		os.MkdirAll(filepath.Join(target, "x"), 0o755)
 		a.Write(bytes.Repeat([]byte("x"), 1<<16))
 		if err := a.Commit(); err == nil {
 			t.Fatal("Commit over a non-empty directory succeeded")
