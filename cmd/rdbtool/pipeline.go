@@ -75,6 +75,17 @@ type pipeArena struct {
 // arenaMark is a position to rewind an arena to.
 type arenaMark struct{ cur, n, used int }
 
+// alloc hands out n bytes for the decoder to fill (rdb.Decoder.ElementsIn).
+func (a *pipeArena) alloc(n int) []byte {
+	if n > cap(a.buf)-len(a.buf) {
+		a.next(n)
+	}
+	k := len(a.buf)
+	a.buf = a.buf[:k+n]
+	a.used += n
+	return a.buf[k : k+n : k+n]
+}
+
 func (a *pipeArena) copy(b []byte) []byte {
 	if len(b) > cap(a.buf)-len(a.buf) {
 		a.next(len(b))
@@ -146,23 +157,29 @@ type pipeDecoder struct {
 	dec *rdb.Decoder
 	cfg pipeConfig
 	b   *pipeBatch // batch being filled
-	// element callbacks, bound once (a method value allocates)
+	// element callbacks and the arena's allocator, bound once (a method
+	// value allocates). Elements come from ElementsIn: their bytes are
+	// already in the batch's arena, so they are kept without a copy.
 	addStrFn, addElemFn, addZMemberFn, addFieldFn func(*rdb.Element) error
+	allocFn                                       func(int) []byte
 	str                                           []byte
 }
 
+// alloc is the batch arena's allocator (the batch changes between keys).
+func (p *pipeDecoder) alloc(n int) []byte { return p.b.arena.alloc(n) }
+
 func (p *pipeDecoder) addStr(el *rdb.Element) error {
-	p.str = p.b.arena.copy(el.Member)
+	p.str = el.Member
 	return nil
 }
 
 func (p *pipeDecoder) addElem(el *rdb.Element) error {
-	p.b.strs = append(p.b.strs, p.b.arena.copy(el.Member))
+	p.b.strs = append(p.b.strs, el.Member)
 	return nil
 }
 
 func (p *pipeDecoder) addZMember(el *rdb.Element) error {
-	p.b.zms = append(p.b.zms, rdb.ZMember{Member: p.b.arena.copy(el.Member), Score: el.Score})
+	p.b.zms = append(p.b.zms, rdb.ZMember{Member: el.Member, Score: el.Score})
 	return nil
 }
 
@@ -173,7 +190,7 @@ func (p *pipeDecoder) addField(el *rdb.Element) error {
 		p.b.hfs = append(p.b.hfs, rdb.HashField{ExpireAtMs: -1})
 		return nil
 	}
-	p.b.hfs = append(p.b.hfs, rdb.HashField{Field: p.b.arena.copy(el.Member), Value: p.b.arena.copy(el.Value), ExpireAtMs: el.ExpireAtMs})
+	p.b.hfs = append(p.b.hfs, rdb.HashField{Field: el.Member, Value: el.Value, ExpireAtMs: el.ExpireAtMs})
 	return nil
 }
 
@@ -191,6 +208,7 @@ func runPipeline(ctx context.Context, dec *rdb.Decoder, cfg pipeConfig, sink dum
 	stop := make(chan struct{})
 	p := &pipeDecoder{dec: dec, cfg: cfg}
 	p.addStrFn, p.addElemFn, p.addZMemberFn, p.addFieldFn = p.addStr, p.addElem, p.addZMember, p.addField
+	p.allocFn = p.alloc
 	go p.run(ctx, free, full, stop)
 
 	var view pipeView
@@ -352,13 +370,13 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 	var err error
 	switch e.Kind {
 	case rdb.KindString:
-		if err = p.dec.Elements(p.addStrFn); err == nil {
+		if err = p.dec.ElementsIn(p.allocFn, p.addStrFn); err == nil {
 			it.str, p.str = p.str, nil
 			size = int64(len(it.str))
 		}
 	case rdb.KindList, rdb.KindSet:
 		it.lo = len(b.strs)
-		if err = p.dec.Elements(p.addElemFn); err == nil {
+		if err = p.dec.ElementsIn(p.allocFn, p.addElemFn); err == nil {
 			it.hi = len(b.strs)
 			for _, s := range b.strs[it.lo:] {
 				size += int64(len(s))
@@ -366,7 +384,7 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 		}
 	case rdb.KindZSet:
 		it.lo = len(b.zms)
-		if err = p.dec.Elements(p.addZMemberFn); err == nil {
+		if err = p.dec.ElementsIn(p.allocFn, p.addZMemberFn); err == nil {
 			it.hi = len(b.zms)
 			for _, z := range b.zms[it.lo:] {
 				size += int64(len(z.Member)) + 8
@@ -374,7 +392,7 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 		}
 	case rdb.KindHash:
 		it.lo = len(b.hfs)
-		if err = p.dec.Elements(p.addFieldFn); err == nil {
+		if err = p.dec.ElementsIn(p.allocFn, p.addFieldFn); err == nil {
 			// Drop the dead fields addField marked.
 			live, dead := it.lo, 0
 			for _, f := range b.hfs[it.lo:] {

@@ -79,15 +79,19 @@ type Decoder struct {
 	strLZF bool
 
 	tmp    [16]byte
+	itoa   [20]byte // an int64 as text, at most
 	dbl    [256]byte
 	sbuf   [3][]byte // reusable string buffers for streamed elements
 	numbuf [3][]byte // reusable buffers for integers rendered as text
 	// countOnly: CountElements is walking, nobody reads intset members'
 	// text, so it is not rendered.
 	countOnly bool
-	lzbuf     []byte
-	blob      []byte
-	lpents    []blobEntry
+	// alloc: during ElementsIn, where strings that outlive the callback
+	// go (see there); nil: freshly allocated.
+	alloc  func(n int) []byte
+	lzbuf  []byte
+	blob   []byte
+	lpents []blobEntry
 
 	members memberSet // Deep: duplicate-member test, reused across values
 	vld     validator // Deep: the checks of the value being walked
@@ -612,6 +616,23 @@ func (d *Decoder) CountElements() (n, withTTL int, err error) {
 // and, like any error, makes the decoder fail from then on (it stopped in
 // the middle of a value). After Elements, Value has nothing left to read.
 func (d *Decoder) Elements(fn func(e *Element) error) error {
+	return d.elements(false, fn)
+}
+
+// ElementsIn is Elements, except that the slices of every Element stay
+// valid after the callback: strings, listpack nodes and integers rendered
+// as text are placed in memory from alloc, which returns n bytes the
+// decoder may fill (a string longer than 1 MiB is allocated as Value does,
+// growing as data arrives, so a corrupt length never sizes a request).
+// A caller that keeps the elements of a batch of values saves a copy per
+// element: members of a listpack alias one copy of its node.
+func (d *Decoder) ElementsIn(alloc func(n int) []byte, fn func(e *Element) error) error {
+	d.alloc = alloc
+	defer func() { d.alloc = nil }()
+	return d.elements(true, fn)
+}
+
+func (d *Decoder) elements(keep bool, fn func(e *Element) error) error {
 	if d.err != nil {
 		return d.err
 	}
@@ -627,13 +648,17 @@ func (d *Decoder) Elements(fn func(e *Element) error) error {
 	if d.ent.Kind == KindString {
 		d.ctx = "string value"
 		var s []byte
-		if s, err = d.readString(d.sbuf[0]); err == nil {
+		if keep {
+			s, err = d.readString(nil)
+		} else if s, err = d.readString(d.sbuf[0]); err == nil {
 			d.sbuf[0] = s
+		}
+		if err == nil {
 			d.elem = Element{Member: s} // a field: &Element{} escaped, one allocation per key
 			err = fn(&d.elem)
 		}
 	} else {
-		err = d.walk(false, fn)
+		err = d.walk(keep, fn)
 	}
 	if err != nil {
 		d.stick(err)
@@ -1063,6 +1088,9 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 	case TypeSetListpack:
 		return d.walkBlobList(blob, keep, false, el, emit)
 	case TypeSetIntset:
+		if keep && d.alloc != nil && !d.countOnly {
+			return d.walkIntsetText(blob, base, el, emit)
+		}
 		var cbErr error
 		var arena []byte
 		prev, first := int64(0), true
@@ -1260,6 +1288,9 @@ func (d *Decoder) entryText(be blobEntry, keep bool, slot int, arena *[]byte) []
 }
 
 func (d *Decoder) intText(v int64, keep bool, slot int, arena *[]byte) []byte {
+	if keep && d.alloc != nil {
+		return d.allocInt(v)
+	}
 	if keep {
 		if cap(*arena)-len(*arena) < 20 {
 			// Chunks grow from small (most values are small) to 4 KiB;
@@ -1272,6 +1303,38 @@ func (d *Decoder) intText(v int64, keep bool, slot int, arena *[]byte) []byte {
 	}
 	d.numbuf[slot] = appendInt(d.numbuf[slot][:0], v)
 	return d.numbuf[slot]
+}
+
+// walkIntsetText is the intset walk of ElementsIn: the members' text goes
+// into one allocation from d.alloc, measured in a first pass, instead of
+// one per member (intsets hold a quarter of the elements of a typical
+// file). Deep's ordering check is walkIntset's own.
+func (d *Decoder) walkIntsetText(blob []byte, base int64, el *Element, emit func(*Element) error) error {
+	total := 0
+	if _, err := walkIntset(blob, func(_ int, v int64) error {
+		total += intTextLen(v)
+		return nil
+	}); err != nil {
+		return d.wrapInner(err, base, "intset")
+	}
+	buf := d.alloc(total)[:0]
+	var cbErr error
+	walkIntset(blob, func(_ int, v int64) error {
+		n := len(buf)
+		buf = appendInt(buf, v)
+		el.Member = buf[n:len(buf):len(buf)]
+		cbErr = emit(el)
+		return cbErr
+	})
+	return cbErr
+}
+
+// allocInt renders v as text in memory from d.alloc.
+func (d *Decoder) allocInt(v int64) []byte {
+	t := appendInt(d.itoa[:0], v)
+	b := d.alloc(len(t))
+	copy(b, t)
+	return b
 }
 
 // validSlotInfo reports whether v is Valkey's "<slot>,<keys>,<expires>"

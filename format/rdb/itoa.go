@@ -63,6 +63,18 @@ func put8Digits(b []byte, v uint32) {
 	b[6], b[7] = digitPairs[l2], digitPairs[l2+1]
 }
 
+// intTextLen is len(appendInt(nil, v)).
+func intTextLen(v int64) int {
+	u, sign := uint64(v), 0
+	if v < 0 {
+		u, sign = -u, 1
+	}
+	if u < 10 {
+		return sign + 1
+	}
+	return sign + decimalLen(u)
+}
+
 // decimalLen is the number of decimal digits of u >= 1.
 func decimalLen(u uint64) int {
 	t := bits.Len64(u) * 1233 >> 12 // about log10(u)

@@ -13,6 +13,9 @@ func TestAppendInt(t *testing.T) {
 		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
 			t.Fatalf("appendInt(%d) = %q, want %q", v, got, want)
 		}
+		if got, want := intTextLen(v), len(strconv.FormatInt(v, 10)); got != want {
+			t.Fatalf("intTextLen(%d) = %d, want %d", v, got, want)
+		}
 	}
 	for _, v := range []int64{0, 1, -1, 9, 10, -10, 99, 100, 12345678, 99999999, 100000000, -100000000,
 		math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1} {

@@ -32,34 +32,43 @@ func (d *Decoder) readString(buf []byte) ([]byte, error) {
 	}
 	if enc {
 		d.strOff, d.strLZF = d.off, false
+		var v int64
 		switch n {
 		case encInt8:
 			b, err := d.readByte()
 			if err != nil {
 				return nil, err
 			}
-			return appendInt(buf[:0], int64(int8(b))), nil
+			v = int64(int8(b))
 		case encInt16:
 			p, err := d.readFixed(2)
 			if err != nil {
 				return nil, err
 			}
-			return appendInt(buf[:0], int64(int16(binary.LittleEndian.Uint16(p)))), nil
+			v = int64(int16(binary.LittleEndian.Uint16(p)))
 		case encInt32:
 			p, err := d.readFixed(4)
 			if err != nil {
 				return nil, err
 			}
-			return appendInt(buf[:0], int64(int32(binary.LittleEndian.Uint32(p)))), nil
+			v = int64(int32(binary.LittleEndian.Uint32(p)))
 		case encLZF:
 			return d.readLZF(off, buf)
+		default:
+			return nil, d.fail(off, d.ctx, errCorrupt("unknown string encoding "+strconv.FormatUint(n, 10)))
 		}
-		return nil, d.fail(off, d.ctx, errCorrupt("unknown string encoding "+strconv.FormatUint(n, 10)))
+		if buf == nil && d.alloc != nil {
+			return d.allocInt(v), nil
+		}
+		return appendInt(buf[:0], v), nil
 	}
 	if n > d.lim.MaxStringLen {
 		return nil, d.fail(off, d.ctx, errLimit("string length", n, d.lim.MaxStringLen))
 	}
 	d.strOff, d.strLZF = d.off, false
+	if buf == nil && d.alloc != nil && n <= maxChunk {
+		buf = d.alloc(int(n))
+	}
 	return d.readBytes(n, buf)
 }
 
@@ -97,6 +106,9 @@ func (d *Decoder) readLZF(off int64, buf []byte) ([]byte, error) {
 			return nil, err
 		}
 		d.lzbuf = in
+	}
+	if buf == nil && d.alloc != nil && ulen <= maxChunk && ulen <= lzfMaxExpansion*clen {
+		buf = d.alloc(int(ulen)) // bounded by input already read
 	}
 	out, err := lzfDecompressTo(buf, in, int(ulen))
 	if err != nil {
