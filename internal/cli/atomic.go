@@ -21,7 +21,7 @@ type AtomicFile struct {
 	wb     *WriteBack
 	path   string // as the user gave it
 	target string // path with symlinks resolved: what Commit replaces
-	direct bool // f is the target itself, not a temp file
+	direct bool   // f is the target itself, not a temp file
 	done   bool
 }
 
