@@ -32,9 +32,10 @@ type pipeItem struct {
 	v   rdb.Value  // a materialised value (streams, modules), or nil
 	str []byte     // a string value, in the arena
 	// lo, hi is the element range in the batch's strs, zms or hfs (by
-	// e.Kind).
+	// e.Kind), or ints for an intset.
 	lo, hi int
 	has    bool // the value was read; false: the sink gets a nil value
+	ints   bool // an intset: its members are in ints, as numbers
 }
 
 // pipeBatch is a unit of hand-over between the stages.
@@ -43,6 +44,10 @@ type pipeBatch struct {
 	strs  [][]byte // list and set elements
 	zms   []rdb.ZMember
 	hfs   []rdb.HashField
+	// intset members, rendered as text by the formatting stage: a quarter
+	// of a typical file's elements, and rendering them was the largest
+	// single cost of the decoding stage
+	ints  []int64
 	arena pipeArena
 	err   error // on the last batch: the decoding error (nil at the end of the file)
 	last  bool
@@ -50,7 +55,7 @@ type pipeBatch struct {
 
 func (b *pipeBatch) full() bool {
 	return len(b.items) >= pipeBatchItems || b.arena.used >= pipeBatchBytes ||
-		len(b.strs)+len(b.zms)+len(b.hfs) >= pipeBatchElems
+		len(b.strs)+len(b.zms)+len(b.hfs)+len(b.ints) >= pipeBatchElems
 }
 
 func (b *pipeBatch) reset() {
@@ -59,6 +64,7 @@ func (b *pipeBatch) reset() {
 	b.strs = b.strs[:0]
 	b.zms = b.zms[:0]
 	b.hfs = b.hfs[:0]
+	b.ints = b.ints[:0]
 	b.arena.reset()
 	b.err, b.last = nil, false
 }
@@ -243,7 +249,9 @@ func runPipeline(ctx context.Context, dec *rdb.Decoder, cfg pipeConfig, sink dum
 // pipeView lends batch contents to sinks as rdb.Values, reusing one value
 // of each kind: sinks use a value only during the call.
 type pipeView struct {
-	s rdb.String
+	members [][]byte // an intset's members as text, in digits
+	digits  []byte
+	s       rdb.String
 	l rdb.List
 	t rdb.Set
 	z rdb.ZSet
@@ -265,7 +273,11 @@ func (w *pipeView) value(b *pipeBatch, it *pipeItem) rdb.Value {
 		w.l.Elems = b.strs[it.lo:it.hi:it.hi]
 		return &w.l
 	case rdb.KindSet:
-		w.t.Members = b.strs[it.lo:it.hi:it.hi]
+		if it.ints {
+			w.t.Members = w.intsetText(b.ints[it.lo:it.hi])
+		} else {
+			w.t.Members = b.strs[it.lo:it.hi:it.hi]
+		}
 		return &w.t
 	case rdb.KindZSet:
 		w.z.Members = b.zms[it.lo:it.hi:it.hi]
@@ -275,6 +287,21 @@ func (w *pipeView) value(b *pipeBatch, it *pipeItem) rdb.Value {
 		return &w.h
 	}
 	return nil
+}
+
+// intsetText renders ints as text in the view's reused buffers.
+func (w *pipeView) intsetText(ints []int64) [][]byte {
+	if need := 20 * len(ints); cap(w.digits) < need { // 20: the longest int64
+		w.digits = make([]byte, 0, need)
+	}
+	w.digits = w.digits[:0]
+	w.members = w.members[:0]
+	for _, v := range ints {
+		n := len(w.digits)
+		w.digits = strconv.AppendInt(w.digits, v, 10) // never reallocates
+		w.members = append(w.members, w.digits[n:len(w.digits):len(w.digits)])
+	}
+	return w.members
 }
 
 // run is the decoding stage. It closes full when it returns.
@@ -374,14 +401,23 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 			it.str, p.str = p.str, nil
 			size = int64(len(it.str))
 		}
-	case rdb.KindList, rdb.KindSet:
-		it.lo = len(b.strs)
-		if err = p.dec.ElementsIn(p.allocFn, p.addElemFn); err == nil {
-			it.hi = len(b.strs)
-			for _, s := range b.strs[it.lo:] {
-				size += int64(len(s))
+	case rdb.KindSet:
+		if e.Encoding != rdb.EncIntset {
+			err = p.strElems(it, &size)
+			break
+		}
+		it.ints, it.lo = true, len(b.ints)
+		if b.ints, err = p.dec.AppendIntset(b.ints); err == nil {
+			it.hi = len(b.ints)
+			if filt.needsSize() {
+				var buf [20]byte
+				for _, v := range b.ints[it.lo:] {
+					size += int64(len(strconv.AppendInt(buf[:0], v, 10)))
+				}
 			}
 		}
+	case rdb.KindList:
+		err = p.strElems(it, &size)
 	case rdb.KindZSet:
 		it.lo = len(b.zms)
 		if err = p.dec.ElementsIn(p.allocFn, p.addZMemberFn); err == nil {
@@ -426,15 +462,32 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 	return nil
 }
 
+// strElems reads a list or set value into the batch's strs, adding the
+// members' length to size.
+func (p *pipeDecoder) strElems(it *pipeItem, size *int64) error {
+	b := p.b
+	it.lo = len(b.strs)
+	if err := p.dec.ElementsIn(p.allocFn, p.addElemFn); err != nil {
+		return err
+	}
+	it.hi = len(b.strs)
+	for _, s := range b.strs[it.lo:] {
+		*size += int64(len(s))
+	}
+	return nil
+}
+
 // drop removes the last key, it, from the batch: the item, its elements
 // and the arena space used since m.
 func (b *pipeBatch) drop(it *pipeItem, m arenaMark) {
-	switch it.e.Kind {
-	case rdb.KindList, rdb.KindSet:
+	switch {
+	case it.ints:
+		b.ints = b.ints[:it.lo]
+	case it.e.Kind == rdb.KindList, it.e.Kind == rdb.KindSet:
 		b.strs = b.strs[:it.lo]
-	case rdb.KindZSet:
+	case it.e.Kind == rdb.KindZSet:
 		b.zms = b.zms[:it.lo]
-	case rdb.KindHash:
+	case it.e.Kind == rdb.KindHash:
 		b.hfs = b.hfs[:it.lo]
 	}
 	b.arena.rewind(m)

@@ -88,7 +88,10 @@ type Decoder struct {
 	countOnly bool
 	// alloc: during ElementsIn, where strings that outlive the callback
 	// go (see there); nil: freshly allocated.
-	alloc  func(n int) []byte
+	alloc func(n int) []byte
+	// intsOn: AppendIntset is walking; members go to ints.
+	intsOn bool
+	ints   []int64
 	lzbuf  []byte
 	blob   []byte
 	lpents []blobEntry
@@ -632,6 +635,21 @@ func (d *Decoder) ElementsIn(alloc func(n int) []byte, fn func(e *Element) error
 	return d.elements(true, fn)
 }
 
+// AppendIntset appends the members of the current value, an intset-encoded
+// set (Entry.Encoding EncIntset), to dst as integers, validated as
+// Elements validates them, without rendering them as text: a caller that
+// formats later, on another goroutine, saves that work here. For any other
+// encoding it returns an error and leaves the value unread.
+func (d *Decoder) AppendIntset(dst []int64) ([]int64, error) {
+	if d.err == nil && d.pending && d.ent.Encoding != EncIntset {
+		return dst, errors.New("rdb: AppendIntset on a " + d.ent.Encoding.String() + " value")
+	}
+	d.ints, d.intsOn = dst, true
+	err := d.elements(false, func(*Element) error { return nil })
+	dst, d.ints, d.intsOn = d.ints, nil, false
+	return dst, err
+}
+
 func (d *Decoder) elements(keep bool, fn func(e *Element) error) error {
 	if d.err != nil {
 		return d.err
@@ -1088,6 +1106,16 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 	case TypeSetListpack:
 		return d.walkBlobList(blob, keep, false, el, emit)
 	case TypeSetIntset:
+		if d.intsOn {
+			_, err := walkIntset(blob, func(_ int, v int64) error {
+				d.ints = append(d.ints, v)
+				return nil
+			})
+			if err != nil {
+				return d.wrapInner(err, base, "intset")
+			}
+			return nil
+		}
 		if keep && d.alloc != nil && !d.countOnly {
 			return d.walkIntsetText(blob, base, el, emit)
 		}

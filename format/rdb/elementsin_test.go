@@ -118,3 +118,58 @@ func TestElementsInLargeString(t *testing.T) {
 		t.Errorf("large element lost: %.200s", firstDiff(want, got))
 	}
 }
+
+// AppendIntset gives the numbers Elements renders as text, on every intset
+// of the corpus; it refuses other encodings.
+func TestAppendIntset(t *testing.T) {
+	sets, others := 0, 0
+	for _, f := range corpusRDBs(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two decoders in step: one for Elements, one for AppendIntset.
+		da := NewDecoder(bytes.NewReader(data), nil)
+		db := NewDecoder(bytes.NewReader(data), nil)
+		for {
+			ra, err := da.Next()
+			if err != nil {
+				break
+			}
+			if _, err := db.Next(); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			e, ok := ra.(*Entry)
+			if !ok || e.Kind == KindStream || e.Kind == KindModule {
+				continue
+			}
+			var want []string
+			if err := da.Elements(func(el *Element) error {
+				want = append(want, string(el.Member))
+				return nil
+			}); err != nil {
+				break // a corrupt asset: TestElementsInMatchesElements covers errors
+			}
+			ints, err := db.AppendIntset([]int64{-1})
+			if e.Encoding != EncIntset {
+				if err == nil {
+					t.Fatalf("%s: AppendIntset on %v succeeded", f, e.Encoding)
+				}
+				others++ // the value is left for Next to skip
+				continue
+			}
+			sets++
+			if err != nil || len(ints) != len(want)+1 || ints[0] != -1 {
+				t.Fatalf("%s %q: AppendIntset = %v, %v; want -1 then %v", f, e.Key, ints, err, want)
+			}
+			for i, w := range want {
+				if fmt.Sprint(ints[i+1]) != w {
+					t.Fatalf("%s %q: member %d = %d, want %s", f, e.Key, i, ints[i+1], w)
+				}
+			}
+		}
+	}
+	if sets == 0 || others == 0 {
+		t.Fatalf("corpus gave %d intsets and %d other values", sets, others)
+	}
+}

@@ -25,6 +25,32 @@ const lzfMaxRatio = 90
 // (pass nil to get a fresh slice the caller may keep). It records where the
 // payload started in d.strOff for blob error offsets.
 func (d *Decoder) readString(buf []byte) ([]byte, error) {
+	if s := &d.br; s.w-s.r >= 2 && !d.recording {
+		// The common case, inlined: a raw string under 16 KiB whose length
+		// and data are in the input window.
+		hdr, n := 1, int(s.buf[s.r]&0x3F)
+		switch s.buf[s.r] >> 6 {
+		case len6:
+		case len14:
+			hdr, n = 2, n<<8|int(s.buf[s.r+1])
+		default:
+			n = -1
+		}
+		if n >= 0 && s.w-s.r-hdr >= n && uint64(n) <= d.lim.MaxStringLen {
+			switch {
+			case buf == nil && d.alloc != nil:
+				buf = d.alloc(n)
+			case cap(buf) < n:
+				buf = make([]byte, n)
+			}
+			buf = buf[:n]
+			copy(buf, s.buf[s.r+hdr:])
+			s.r += hdr + n
+			d.off += int64(hdr + n)
+			d.strOff, d.strLZF = d.off-int64(n), false
+			return buf, nil
+		}
+	}
 	off := d.off
 	n, enc, err := d.readLen()
 	if err != nil {
