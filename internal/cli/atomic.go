@@ -18,10 +18,11 @@ import (
 // followed, so the link stays and the file it points to is replaced.
 type AtomicFile struct {
 	f      *os.File
-	wb     *WriteBack
-	path   string // as the user gave it
-	target string // path with symlinks resolved: what Commit replaces
-	direct bool   // f is the target itself, not a temp file
+	wb     *WriteBack    // page-cache writes, when dw is nil
+	dw     *directWriter // O_DIRECT writes (Linux)
+	path   string        // as the user gave it
+	target string        // path with symlinks resolved: what Commit replaces
+	direct bool          // f is the target itself, not a temp file
 	done   bool
 }
 
@@ -61,15 +62,23 @@ func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &AtomicFile{f: f, wb: NewWriteBack(f), path: path, target: target}, nil
+	a := &AtomicFile{f: f, path: path, target: target}
+	if a.dw = newDirectWriter(f); a.dw == nil {
+		a.wb = NewWriteBack(f)
+	}
+	return a, nil
 }
 
-// Write writes to the temp file, starting write-back of large outputs as
-// they grow (see [WriteBack]), so that Commit's fsync has little left to
-// wait for.
+// Write writes to the temp file: with direct I/O where the system allows
+// it (see directWriter), else through the page cache, starting write-back
+// of large outputs as they grow (see [WriteBack]), so that Commit's fsync
+// has little left to wait for.
 func (a *AtomicFile) Write(p []byte) (int, error) {
-	if a.direct {
+	switch {
+	case a.direct:
 		return a.f.Write(p)
+	case a.dw != nil:
+		return a.dw.Write(p)
 	}
 	return a.wb.Write(p)
 }
@@ -88,7 +97,13 @@ func (a *AtomicFile) Commit() error {
 		return a.f.Close()
 	}
 	tmp := a.f.Name()
-	err := a.f.Sync()
+	var err error
+	if a.dw != nil {
+		err = a.dw.finish()
+	}
+	if err == nil {
+		err = a.f.Sync()
+	}
 	if cerr := a.f.Close(); err == nil {
 		err = cerr
 	}
@@ -113,6 +128,9 @@ func (a *AtomicFile) Abort() {
 		return
 	}
 	a.done = true
+	if a.dw != nil {
+		a.dw.abort()
+	}
 	a.f.Close()
 	if !a.direct {
 		os.Remove(a.f.Name())

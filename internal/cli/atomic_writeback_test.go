@@ -15,6 +15,8 @@ func TestAtomicWriteBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 56 MiB")
 	}
+	defer func(on bool) { directIOEnabled = on }(directIOEnabled)
+	directIOEnabled = false // write-back is the path without direct I/O
 	dir := t.TempDir()
 	target := filepath.Join(dir, "out.aof")
 	a, err := CreateAtomic(target, 0)

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// writeOdd writes want to a in writes of random sizes, so that buffer and
+// block ends fall inside writes.
+func writeOdd(t *testing.T, a *AtomicFile, want []byte, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	for p := want; len(p) > 0; {
+		n := min(len(p), 1+r.IntN(directBufSize+directBufSize/3))
+		if r.IntN(4) == 0 {
+			n = min(len(p), 1+r.IntN(5000))
+		}
+		if m, err := a.Write(p[:n]); m != n || err != nil {
+			t.Fatalf("Write: %d, %v", m, err)
+		}
+		p = p[n:]
+	}
+}
+
+// The committed file holds exactly what was written, with and without
+// direct I/O, for sizes around buffer and block boundaries.
+func TestAtomicDirectContent(t *testing.T) {
+	defer func(on bool) { directIOEnabled = on }(directIOEnabled)
+	r := rand.New(rand.NewPCG(3, 4))
+	data := make([]byte, 3*directBufSize+directBufSize/2+777)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	sizes := []int{0, 1, directAlign - 1, directAlign, directAlign + 1, directBufSize - 1, directBufSize,
+		directBufSize + directAlign, 2*directBufSize + 5, len(data)}
+	dir := t.TempDir()
+	direct := 0
+	for _, on := range []bool{true, false} {
+		directIOEnabled = on
+		for i, n := range sizes {
+			target := filepath.Join(dir, "out.rdb")
+			a, err := CreateAtomic(target, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.dw != nil {
+				direct++
+				if !on {
+					t.Fatal("direct I/O used while turned off")
+				}
+			}
+			writeOdd(t, a, data[:n], uint64(i))
+			if err := a.Commit(); err != nil {
+				t.Fatalf("direct %v, %d bytes: Commit: %v", on, n, err)
+			}
+			got, err := os.ReadFile(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data[:n]) {
+				t.Fatalf("direct %v, %d bytes: file holds %d bytes, differing", on, n, len(got))
+			}
+		}
+	}
+	if left := tempLeft(t, dir); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
+	}
+	t.Logf("%d of %d outputs used direct I/O", direct, len(sizes))
+}
+
+// A write that fails (here: the file was closed underneath) surfaces from
+// Write or Commit, the temp file goes, and the writer goroutine ends.
+func TestAtomicDirectWriteError(t *testing.T) {
+	dir := t.TempDir()
+	base := runtime.NumGoroutine()
+	a, err := CreateAtomic(filepath.Join(dir, "out.aof"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.f.Close()
+	chunk := make([]byte, directBufSize/2+1)
+	var werr error
+	for range 12 {
+		if _, werr = a.Write(chunk); werr != nil {
+			break
+		}
+	}
+	if cerr := a.Commit(); cerr == nil {
+		t.Fatalf("Commit after a failed write succeeded (Write: %v)", werr)
+	}
+	if left := tempLeft(t, dir); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines, want %d", n, base)
+	}
+}
+
+// Abort in the middle of a direct write stops the goroutine and removes
+// the temp file.
+func TestAtomicDirectAbort(t *testing.T) {
+	dir := t.TempDir()
+	base := runtime.NumGoroutine()
+	a, err := CreateAtomic(filepath.Join(dir, "out.aof"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeOdd(t, a, make([]byte, 2*directBufSize+100), 9)
+	a.Abort()
+	a.Abort()
+	if left := tempLeft(t, dir); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines, want %d", n, base)
+	}
+}
