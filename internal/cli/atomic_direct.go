@@ -18,6 +18,8 @@ const (
 	directBufSize = 4 << 20 // one write; a multiple of any block size
 	directBufs    = 3       // in rotation: filling, writing, one spare
 	directAlign   = 4096    // buffer address, size and file offset alignment
+	// directSyncEvery is how much is written between background fsyncs.
+	directSyncEvery = 256 << 20
 )
 
 // directIOEnabled turns direct I/O off when PERSISTKIT_DIRECT_IO=0 (for a
@@ -79,9 +81,38 @@ func (w *directWriter) hand(b []byte) error {
 
 // run writes the buffers it is handed, in order, until full is closed.
 // It gets the channels as arguments: the producer clears its fields.
+//
+// Every directSyncEvery bytes it also starts an fsync on a goroutine of its
+// own, while writing goes on: the device's cache is flushed as the file
+// grows, so the caller's final fsync has little left (on the bench VM it
+// took about a second for 1.7 GB written without them).
 func (w *directWriter) run(full <-chan []byte, free chan<- []byte, done chan<- error) {
+	var synced chan error // the fsync in flight, if any
+	var since int
+	wait := func() error {
+		if synced == nil {
+			return nil
+		}
+		err := <-synced
+		synced = nil
+		return err
+	}
 	for b := range full {
-		if err := w.writeBlock(b); err != nil {
+		err := w.writeBlock(b)
+		if since += len(b); err == nil && since >= directSyncEvery {
+			select {
+			case err = <-synced: // the last one finished: start another
+				synced = nil
+			default:
+			}
+			if err == nil && synced == nil {
+				since = 0
+				synced = make(chan error, 1)
+				go func(f *os.File, c chan<- error) { c <- f.Sync() }(w.f, synced)
+			}
+		}
+		if err != nil {
+			wait()
 			// Stop the producer; keep draining until it closes full.
 			done <- err
 			for range full {
@@ -90,7 +121,7 @@ func (w *directWriter) run(full <-chan []byte, free chan<- []byte, done chan<- e
 		}
 		free <- b[:0]
 	}
-	done <- nil
+	done <- wait()
 }
 
 // writeBlock writes one aligned buffer. If the file system refuses direct
