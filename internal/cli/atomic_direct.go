@@ -18,9 +18,11 @@ const (
 	directBufSize = 4 << 20 // one write; a multiple of any block size
 	directBufs    = 3       // in rotation: filling, writing, one spare
 	directAlign   = 4096    // buffer address, size and file offset alignment
-	// directSyncEvery is how much is written between background fsyncs.
-	directSyncEvery = 256 << 20
 )
+
+// directSyncEvery is how much is written between background fsyncs (a
+// variable for tests).
+var directSyncEvery = 256 << 20
 
 // directIOEnabled turns direct I/O off when PERSISTKIT_DIRECT_IO=0 (for a
 // file system that misbehaves with it), and lets tests compare both paths.

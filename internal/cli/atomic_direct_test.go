@@ -30,7 +30,8 @@ func writeOdd(t *testing.T, a *AtomicFile, want []byte, seed uint64) {
 // The committed file holds exactly what was written, with and without
 // direct I/O, for sizes around buffer and block boundaries.
 func TestAtomicDirectContent(t *testing.T) {
-	defer func(on bool) { directIOEnabled = on }(directIOEnabled)
+	defer func(on bool, every int) { directIOEnabled, directSyncEvery = on, every }(directIOEnabled, directSyncEvery)
+	directSyncEvery = directBufSize // exercise the background fsyncs
 	r := rand.New(rand.NewPCG(3, 4))
 	data := make([]byte, 3*directBufSize+directBufSize/2+777)
 	for i := range data {
