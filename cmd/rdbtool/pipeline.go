@@ -36,6 +36,10 @@ type pipeItem struct {
 	lo, hi int
 	has    bool // the value was read; false: the sink gets a nil value
 	ints   bool // an intset: its members are in ints, as numbers
+	// deferred: a listpack, ziplist or zipmap value read as one blob (in
+	// the arena), walked by the formatting stage
+	deferred bool
+	blob     rdb.Blob
 }
 
 // pipeBatch is a unit of hand-over between the stages.
@@ -225,7 +229,10 @@ func runPipeline(ctx context.Context, dec *rdb.Decoder, cfg pipeConfig, sink dum
 				err = sink.record(it.rec)
 			} else {
 				keys++
-				err = sink.entry(&it.e, view.value(b, it))
+				var v rdb.Value
+				if v, err = view.value(b, it); err == nil {
+					err = sink.entry(&it.e, v)
+				}
 			}
 			if err != nil {
 				break
@@ -247,46 +254,100 @@ func runPipeline(ctx context.Context, dec *rdb.Decoder, cfg pipeConfig, sink dum
 }
 
 // pipeView lends batch contents to sinks as rdb.Values, reusing one value
-// of each kind: sinks use a value only during the call.
+// of each kind: sinks use a value only during the call. It walks deferred
+// values into elements of its own.
 type pipeView struct {
 	members [][]byte // an intset's members as text, in digits
 	digits  []byte
 	s       rdb.String
-	l rdb.List
-	t rdb.Set
-	z rdb.ZSet
-	h rdb.Hash
+	l       rdb.List
+	t       rdb.Set
+	z       rdb.ZSet
+	h       rdb.Hash
+
+	walker rdb.BlobWalker
+	strs   [][]byte
+	zms    []rdb.ZMember
+	hfs    []rdb.HashField
+	nums   pipeArena // integers of deferred values as text
+	// callbacks, bound once
+	allocFn                            func(int) []byte
+	addStrFn, addZMemberFn, addFieldFn func(*rdb.Element) error
 }
 
-func (w *pipeView) value(b *pipeBatch, it *pipeItem) rdb.Value {
+func (w *pipeView) value(b *pipeBatch, it *pipeItem) (rdb.Value, error) {
 	switch {
 	case it.v != nil:
-		return it.v
+		return it.v, nil
 	case !it.has:
-		return nil
+		return nil, nil
+	case it.deferred:
+		return w.walk(it)
 	}
 	switch it.e.Kind {
 	case rdb.KindString:
 		w.s.Data = it.str
-		return &w.s
+		return &w.s, nil
 	case rdb.KindList:
 		w.l.Elems = b.strs[it.lo:it.hi:it.hi]
-		return &w.l
+		return &w.l, nil
 	case rdb.KindSet:
 		if it.ints {
 			w.t.Members = w.intsetText(b.ints[it.lo:it.hi])
 		} else {
 			w.t.Members = b.strs[it.lo:it.hi:it.hi]
 		}
-		return &w.t
+		return &w.t, nil
 	case rdb.KindZSet:
 		w.z.Members = b.zms[it.lo:it.hi:it.hi]
-		return &w.z
+		return &w.z, nil
 	case rdb.KindHash:
 		w.h.Fields = b.hfs[it.lo:it.hi:it.hi]
-		return &w.h
+		return &w.h, nil
 	}
-	return nil
+	return nil, nil
+}
+
+// walk decodes a deferred value into the view's own elements.
+func (w *pipeView) walk(it *pipeItem) (rdb.Value, error) {
+	if w.allocFn == nil {
+		w.allocFn = w.nums.alloc
+		w.addStrFn = func(el *rdb.Element) error { w.strs = append(w.strs, el.Member); return nil }
+		w.addZMemberFn = func(el *rdb.Element) error {
+			w.zms = append(w.zms, rdb.ZMember{Member: el.Member, Score: el.Score})
+			return nil
+		}
+		w.addFieldFn = func(el *rdb.Element) error {
+			w.hfs = append(w.hfs, rdb.HashField{Field: el.Member, Value: el.Value, ExpireAtMs: el.ExpireAtMs})
+			return nil
+		}
+	}
+	w.nums.reset()
+	w.strs, w.zms, w.hfs = w.strs[:0], w.zms[:0], w.hfs[:0]
+	alloc := w.allocFn
+	switch it.e.Kind {
+	case rdb.KindList, rdb.KindSet:
+		if err := w.walker.Walk(&it.blob, it.e.Key, alloc, w.addStrFn); err != nil {
+			return nil, err
+		}
+		if it.e.Kind == rdb.KindList {
+			w.l.Elems = w.strs
+			return &w.l, nil
+		}
+		w.t.Members = w.strs
+		return &w.t, nil
+	case rdb.KindZSet:
+		if err := w.walker.Walk(&it.blob, it.e.Key, alloc, w.addZMemberFn); err != nil {
+			return nil, err
+		}
+		w.z.Members = w.zms
+		return &w.z, nil
+	}
+	if err := w.walker.Walk(&it.blob, it.e.Key, alloc, w.addFieldFn); err != nil {
+		return nil, err
+	}
+	w.h.Fields = w.hfs
+	return &w.h, nil
 }
 
 // intsetText renders ints as text in the view's reused buffers.
@@ -393,6 +454,17 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 		return nil
 	}
 	it.has = true
+	if p.canDefer(e) {
+		ok, err := p.dec.Defer(p.allocFn, &it.blob)
+		if err != nil {
+			b.drop(it, m)
+			return err
+		}
+		if ok {
+			it.deferred = true
+			return nil
+		}
+	}
 	var size int64
 	var err error
 	switch e.Kind {
@@ -460,6 +532,21 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 		b.drop(it, m)
 	}
 	return nil
+}
+
+// canDefer reports whether e's value may be left to the formatting stage
+// to walk (rdb.Decoder.Defer): not when its size decides whether it is
+// shown, nor for a hash whose fields may have expired before the save.
+func (p *pipeDecoder) canDefer(e *rdb.Entry) bool {
+	switch {
+	case p.cfg.filt.needsSize():
+		return false
+	case e.Encoding == rdb.EncIntset: // AppendIntset does better
+		return false
+	case e.Kind == rdb.KindHash && e.Encoding == rdb.EncListpackEx && p.cfg.filt.fieldCutoff > 0:
+		return false
+	}
+	return true
 }
 
 // strElems reads a list or set value into the batch's strs, adding the

@@ -1100,6 +1100,14 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			d.reserveMembers(uint64(n) / uint64(entriesPerMember(e)))
 		}
 	}
+	return d.walkBlob(blob, base, keep, el, emit)
+}
+
+// walkBlob emits the elements of a single-blob value (intset, listpack,
+// ziplist, zipmap) of the current entry; base is the blob's file offset
+// for errors. It serves walk and, for deferred values, BlobWalker.
+func (d *Decoder) walkBlob(blob []byte, base int64, keep bool, el *Element, emit func(*Element) error) error {
+	e := d.ent
 	switch e.Type {
 	case TypeListZiplist:
 		return d.walkBlobList(blob, keep, true, el, emit)
@@ -1201,6 +1209,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		return cbErr
 	}
 	var cnt int
+	var err error
 	if zip {
 		cnt, err = walkZiplist(blob, cb)
 	} else {

@@ -13,20 +13,24 @@ import (
 // elementLog decodes data and logs every element of every non-stream,
 // non-module value. With in, values are walked by ElementsIn and the
 // element slices are kept until the whole file is read, then logged: any
-// slice aliasing a decoder buffer would show later data by then.
-func elementLog(t *testing.T, data []byte, deep, in bool) string {
+// slice aliasing a decoder buffer would show later data by then. With
+// deferred, values that Defer takes are walked only after the whole file
+// was read, on another goroutine; the first walk error ends the log there,
+// as decoding would have stopped there.
+func elementLog(t *testing.T, data []byte, deep, in, deferred bool) string {
 	var log bytes.Buffer
 	type kept struct {
 		key           string
 		member, value []byte
 		score         float64
 		ttl           int64
+		blob          *Blob // deferred: walk this
 	}
 	var all []kept
 	var chunk []byte
 	alloc := func(n int) []byte {
 		if n > maxChunk {
-			t.Fatalf("alloc(%d): larger than %d", n, maxChunk)
+			panic(fmt.Sprintf("alloc(%d): larger than %d", n, maxChunk))
 		}
 		if n > cap(chunk)-len(chunk) {
 			chunk = make([]byte, 0, max(n, 4096))
@@ -52,21 +56,54 @@ func elementLog(t *testing.T, data []byte, deep, in bool) string {
 		}
 		key := string(e.Key)
 		fn := func(el *Element) error {
-			k := kept{key, el.Member, el.Value, el.Score, el.ExpireAtMs}
-			if !in {
+			k := kept{key: key, member: el.Member, value: el.Value, score: el.Score, ttl: el.ExpireAtMs}
+			if !in && !deferred {
 				k.member, k.value = bytes.Clone(el.Member), bytes.Clone(el.Value)
 			}
 			all = append(all, k)
 			return nil
 		}
-		if in {
+		switch {
+		case deferred:
+			b := new(Blob)
+			var took bool
+			if took, err = dec.Defer(alloc, b); took && err == nil {
+				all = append(all, kept{key: key, blob: b})
+			} else if !took && err == nil {
+				err = dec.ElementsIn(alloc, fn)
+			}
+		case in:
 			err = dec.ElementsIn(alloc, fn)
-		} else {
+		default:
 			err = dec.Elements(fn)
 		}
 		if err != nil {
 			break
 		}
+	}
+	if deferred {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var w BlobWalker
+			var out []kept
+			for _, k := range all {
+				if k.blob == nil {
+					out = append(out, k)
+					continue
+				}
+				key := k.key
+				if werr := w.Walk(k.blob, []byte(key), alloc, func(el *Element) error {
+					out = append(out, kept{key: key, member: el.Member, value: el.Value, score: el.Score, ttl: el.ExpireAtMs})
+					return nil
+				}); werr != nil {
+					err = werr
+					break
+				}
+			}
+			all = out
+		}()
+		<-done
 	}
 	for _, k := range all {
 		fmt.Fprintf(&log, "%q %q %q %v %d\n", k.key, k.member, k.value, k.score, k.ttl)
@@ -92,9 +129,12 @@ func TestElementsInMatchesElements(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, deep := range []bool{false, true} {
-			want, got := elementLog(t, data, deep, false), elementLog(t, data, deep, true)
-			if want != got {
+			want := elementLog(t, data, deep, false, false)
+			if got := elementLog(t, data, deep, true, false); want != got {
 				t.Errorf("%s (deep %v): ElementsIn differs from Elements: %s", f, deep, firstDiff(want, got))
+			}
+			if got := elementLog(t, data, deep, false, true); want != got {
+				t.Errorf("%s (deep %v): Defer and BlobWalker differ from Elements: %s", f, deep, firstDiff(want, got))
 			}
 		}
 	}
@@ -112,8 +152,8 @@ func TestElementsInLargeString(t *testing.T) {
 	if err := enc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := elementLog(t, buf.Bytes(), false, true)
-	want := elementLog(t, buf.Bytes(), false, false)
+	got := elementLog(t, buf.Bytes(), false, true, false)
+	want := elementLog(t, buf.Bytes(), false, false, false)
 	if got != want || !bytes.Contains([]byte(got), big) {
 		t.Errorf("large element lost: %.200s", firstDiff(want, got))
 	}
