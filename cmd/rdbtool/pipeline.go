@@ -359,7 +359,7 @@ func (w *pipeView) intsetText(ints []int64) [][]byte {
 	w.members = w.members[:0]
 	for _, v := range ints {
 		n := len(w.digits)
-		w.digits = strconv.AppendInt(w.digits, v, 10) // never reallocates
+		w.digits = rdb.AppendInt(w.digits, v) // never reallocates
 		w.members = append(w.members, w.digits[n:len(w.digits):len(w.digits)])
 	}
 	return w.members

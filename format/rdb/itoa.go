@@ -2,6 +2,11 @@ package rdb
 
 import "math/bits"
 
+// AppendInt appends v in decimal, as Redis renders integers stored in
+// intsets, listpacks and int-encoded strings: for callers that take such
+// members as numbers (AppendIntset) and render them later.
+func AppendInt(dst []byte, v int64) []byte { return appendInt(dst, v) }
+
 // appendInt is strconv.AppendInt(dst, v, 10) without its detour through a
 // stack buffer: the digits are counted first and written in place, eight
 // at a time with 32-bit arithmetic. Intset members, listpack integers and
