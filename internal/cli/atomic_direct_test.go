@@ -97,13 +97,7 @@ func TestAtomicDirectWriteError(t *testing.T) {
 	if left := tempLeft(t, dir); len(left) != 0 {
 		t.Errorf("temp files left: %v", left)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > base {
-		t.Errorf("%d goroutines, want %d", n, base)
-	}
+	waitGoroutines(t, base)
 }
 
 // Abort in the middle of a direct write stops the goroutine and removes
@@ -121,6 +115,12 @@ func TestAtomicDirectAbort(t *testing.T) {
 	if left := tempLeft(t, dir); len(left) != 0 {
 		t.Errorf("temp files left: %v", left)
 	}
+	waitGoroutines(t, base)
+}
+
+// waitGoroutines waits up to 5 s for the goroutine count to fall to base.
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
