@@ -14,6 +14,9 @@ type Blob struct {
 	data []byte
 	base int64 // file offset of data, or of its compressed payload
 	lzf  bool  // data was LZF-compressed in the file
+	// noKey: the decoder named no key in its errors (an empty raw key),
+	// so Walk names none either
+	noKey bool
 }
 
 // Defer reads the value of the *Entry last returned by Next when it is a
@@ -55,7 +58,8 @@ func (d *Decoder) deferBlob(alloc func(n int) []byte, b *Blob) error {
 	if err != nil {
 		return err
 	}
-	*b = Blob{ent: Entry{Type: e.Type, Kind: e.Kind, Encoding: e.Encoding}, data: data, base: d.strOff, lzf: d.strLZF}
+	*b = Blob{ent: Entry{Type: e.Type, Kind: e.Kind, Encoding: e.Encoding}, data: data, base: d.strOff, lzf: d.strLZF,
+		noKey: d.curKey == nil}
 	return nil
 }
 
@@ -81,6 +85,9 @@ type BlobWalker struct {
 // errors, which carry the file offsets of the blob's contents.
 func (w *BlobWalker) Walk(b *Blob, key []byte, alloc func(n int) []byte, fn func(*Element) error) error {
 	d := &w.d
+	if b.noKey {
+		key = nil
+	}
 	ent := b.ent
 	ent.Key = key
 	d.ent, d.curKey = &ent, key

@@ -14,7 +14,8 @@ import (
 // FuzzDecoder checks that no input panics, that every failure is a typed
 // *FormatError at an offset inside the input, and that shallow, deep and
 // skipping decodes agree: what Deep accepts, shallow decoding accepts with
-// the same values, and skipping every value reaches the same end.
+// the same values, that ElementsIn and Defer agree with Elements, and that
+// skipping every value reaches the same end.
 func FuzzDecoder(f *testing.F) {
 	filepath.WalkDir(decCorpusDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || !strings.HasSuffix(path, ".rdb") {
@@ -51,6 +52,15 @@ func FuzzDecoder(f *testing.F) {
 					t.Fatalf("value %d: deep %s shallow %s", i, a, b)
 				}
 			}
+		}
+		// ElementsIn, and Defer with a later BlobWalker, give what
+		// Elements gives, errors included.
+		want := elementLog(t, data, false, false, false)
+		if got := elementLog(t, data, false, true, false); got != want {
+			t.Fatalf("ElementsIn differs from Elements: %s", firstDiff(want, got))
+		}
+		if got := elementLog(t, data, false, false, true); got != want {
+			t.Fatalf("Defer differs from Elements: %s", firstDiff(want, got))
 		}
 		// Skipping values must not fail where decoding them succeeded.
 		d := NewDecoder(bytes.NewReader(data), opt)
