@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -127,5 +128,50 @@ func waitGoroutines(t *testing.T, base int) {
 	}
 	if n := runtime.NumGoroutine(); n > base {
 		t.Errorf("%d goroutines, want %d", n, base)
+	}
+}
+
+// A file system that refuses direct I/O after part of a block was written
+// (EINVAL with a short count): the rest of that block and of the file go
+// through the page cache, and the file is whole.
+func TestAtomicDirectRefusedHalfWay(t *testing.T) {
+	dir := t.TempDir()
+	a, err := CreateAtomic(filepath.Join(dir, "out.aof"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.dw == nil {
+		t.Skipf("no direct I/O on the file system of %s (the fallback at open is the path taken)", dir)
+	}
+	calls := 0
+	a.dw.writeHook = func(b []byte) (int, error) {
+		calls++
+		if calls == 2 {
+			n, err := a.f.Write(b[:2*directAlign])
+			if err != nil {
+				return n, err
+			}
+			return n, syscall.EINVAL
+		}
+		return a.f.Write(b)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	want := make([]byte, 3*directBufSize+12345)
+	for i := range want {
+		want[i] = byte(r.Uint32())
+	}
+	writeOdd(t, a, want, 7)
+	if err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "out.aof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("file holds %d bytes, want %d, differing", len(got), len(want))
+	}
+	if calls < 3 || !a.dw.fell {
+		t.Errorf("%d writes, fell back %v: the refusal was not exercised", calls, a.dw.fell)
 	}
 }
