@@ -17,13 +17,15 @@ import (
 // device or pipe with a plain file. A symlink to a regular file is
 // followed, so the link stays and the file it points to is replaced.
 type AtomicFile struct {
-	f      *os.File
-	wb     *WriteBack    // page-cache writes, when dw is nil
-	dw     *directWriter // O_DIRECT writes (Linux)
-	path   string        // as the user gave it
-	target string        // path with symlinks resolved: what Commit replaces
-	direct bool          // f is the target itself, not a temp file
-	done   bool
+	f  *os.File
+	wb *WriteBack    // page-cache writes, when dw is nil
+	dw *directWriter // O_DIRECT writes (Linux), from directAfter on
+	// tryDirect: switch to direct I/O once the output reaches directAfter
+	tryDirect bool
+	path      string // as the user gave it
+	target    string // path with symlinks resolved: what Commit replaces
+	direct    bool   // f is the target itself, not a temp file
+	done      bool
 }
 
 // CreateAtomic starts writing path. The final file gets mode perm (0644
@@ -63,24 +65,43 @@ func CreateAtomic(path string, perm os.FileMode) (*AtomicFile, error) {
 		return nil, err
 	}
 	a := &AtomicFile{f: f, path: path, target: target}
-	if a.dw = newDirectWriter(f); a.dw == nil {
-		a.wb = NewWriteBack(f)
+	a.wb, a.tryDirect = NewWriteBack(f), directIOEnabled
+	if directAfter == 0 {
+		a.startDirect()
 	}
 	return a, nil
 }
 
-// Write writes to the temp file: with direct I/O where the system allows
-// it (see directWriter), else through the page cache, starting write-back
-// of large outputs as they grow (see [WriteBack]), so that Commit's fsync
-// has little left to wait for.
+// Write writes to the temp file: the first 32 MiB through the page cache,
+// the rest with direct I/O where the system allows it (see directWriter),
+// else through the page cache too, starting write-back of large outputs as
+// they grow (see [WriteBack]). Either way Commit's fsync has little left
+// to wait for.
 func (a *AtomicFile) Write(p []byte) (int, error) {
 	switch {
 	case a.direct:
 		return a.f.Write(p)
 	case a.dw != nil:
 		return a.dw.Write(p)
+	case a.tryDirect && a.wb.off+int64(len(p)) >= directAfter:
+		// Switch at directAfter (block-aligned): the rest goes direct.
+		k := int(directAfter - a.wb.off)
+		n, err := a.wb.Write(p[:k])
+		if err != nil {
+			return n, err
+		}
+		a.startDirect()
+		m, err := a.Write(p[k:])
+		return n + m, err
 	}
 	return a.wb.Write(p)
+}
+
+// startDirect switches to direct I/O from the current offset, if the file
+// system allows it; else writing goes on through the page cache.
+func (a *AtomicFile) startDirect() {
+	a.tryDirect = false
+	a.dw = newDirectWriter(a.f)
 }
 
 // Name is the final path.

@@ -11,6 +11,14 @@ import (
 	"time"
 )
 
+// useDirect turns direct I/O on or off for the test, switching at after.
+func useDirect(t *testing.T, on bool, after int64) {
+	t.Helper()
+	oldOn, oldAfter := directIOEnabled, directAfter
+	t.Cleanup(func() { directIOEnabled, directAfter = oldOn, oldAfter })
+	directIOEnabled, directAfter = on, after
+}
+
 // writeOdd writes want to a in writes of random sizes, so that buffer and
 // block ends fall inside writes.
 func writeOdd(t *testing.T, a *AtomicFile, want []byte, seed uint64) {
@@ -31,7 +39,7 @@ func writeOdd(t *testing.T, a *AtomicFile, want []byte, seed uint64) {
 // The committed file holds exactly what was written, with and without
 // direct I/O, for sizes around buffer and block boundaries.
 func TestAtomicDirectContent(t *testing.T) {
-	defer func(on bool, every int) { directIOEnabled, directSyncEvery = on, every }(directIOEnabled, directSyncEvery)
+	defer func(every int) { directSyncEvery = every }(directSyncEvery)
 	directSyncEvery = directBufSize // exercise the background fsyncs
 	r := rand.New(rand.NewPCG(3, 4))
 	data := make([]byte, 3*directBufSize+directBufSize/2+777)
@@ -42,21 +50,27 @@ func TestAtomicDirectContent(t *testing.T) {
 		directBufSize + directAlign, 2*directBufSize + 5, len(data)}
 	dir := t.TempDir()
 	direct := 0
-	for _, on := range []bool{true, false} {
-		directIOEnabled = on
+	// From the start, switching after a buffer and a bit, and off.
+	modes := []struct {
+		on    bool
+		after int64
+	}{{true, 0}, {true, directBufSize + 3*directAlign}, {false, 0}}
+	for _, mode := range modes {
+		on := mode.on
+		useDirect(t, on, mode.after)
 		for i, n := range sizes {
 			target := filepath.Join(dir, "out.rdb")
 			a, err := CreateAtomic(target, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
+			writeOdd(t, a, data[:n], uint64(i))
 			if a.dw != nil {
 				direct++
 				if !on {
 					t.Fatal("direct I/O used while turned off")
 				}
 			}
-			writeOdd(t, a, data[:n], uint64(i))
 			if err := a.Commit(); err != nil {
 				t.Fatalf("direct %v, %d bytes: Commit: %v", on, n, err)
 			}
@@ -72,12 +86,13 @@ func TestAtomicDirectContent(t *testing.T) {
 	if left := tempLeft(t, dir); len(left) != 0 {
 		t.Errorf("temp files left: %v", left)
 	}
-	t.Logf("%d of %d outputs used direct I/O", direct, len(sizes))
+	t.Logf("%d of %d outputs used direct I/O", direct, 3*len(sizes))
 }
 
 // A write that fails (here: the file was closed underneath) surfaces from
 // Write or Commit, the temp file goes, and the writer goroutine ends.
 func TestAtomicDirectWriteError(t *testing.T) {
+	useDirect(t, true, 0)
 	dir := t.TempDir()
 	base := runtime.NumGoroutine()
 	a, err := CreateAtomic(filepath.Join(dir, "out.aof"), 0)
@@ -104,6 +119,7 @@ func TestAtomicDirectWriteError(t *testing.T) {
 // Abort in the middle of a direct write stops the goroutine and removes
 // the temp file.
 func TestAtomicDirectAbort(t *testing.T) {
+	useDirect(t, true, 0)
 	dir := t.TempDir()
 	base := runtime.NumGoroutine()
 	a, err := CreateAtomic(filepath.Join(dir, "out.aof"), 0)
@@ -135,6 +151,7 @@ func waitGoroutines(t *testing.T, base int) {
 // (EINVAL with a short count): the rest of that block and of the file go
 // through the page cache, and the file is whole.
 func TestAtomicDirectRefusedHalfWay(t *testing.T) {
+	useDirect(t, true, 0)
 	dir := t.TempDir()
 	a, err := CreateAtomic(filepath.Join(dir, "out.aof"), 0)
 	if err != nil {
