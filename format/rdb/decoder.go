@@ -666,7 +666,12 @@ func (d *Decoder) elements(keep bool, fn func(e *Element) error) error {
 	if d.ent.Kind == KindString {
 		d.ctx = "string value"
 		var s []byte
-		if keep {
+		if d.countOnly && d.peekStringEncoding() != EncLZF {
+			// Counting: a raw or integer string has nothing to check but
+			// its length, so it is skipped, not copied (an LZF one is
+			// decompressed to validate it).
+			err = d.skipString()
+		} else if keep {
 			s, err = d.readString(nil)
 		} else if s, err = d.readString(d.sbuf[0]); err == nil {
 			d.sbuf[0] = s
