@@ -89,6 +89,9 @@ type Decoder struct {
 	// alloc: during ElementsIn, where strings that outlive the callback
 	// go (see there); nil: freshly allocated.
 	alloc func(n int) []byte
+	// lzfCheckOnly: readLZF validates and returns no data (CountElements
+	// on a string value).
+	lzfCheckOnly bool
 	// intsOn: AppendIntset is walking; members go to ints.
 	intsOn bool
 	ints   []int64
@@ -666,11 +669,17 @@ func (d *Decoder) elements(keep bool, fn func(e *Element) error) error {
 	if d.ent.Kind == KindString {
 		d.ctx = "string value"
 		var s []byte
-		if d.countOnly && d.peekStringEncoding() != EncLZF {
+		if d.countOnly {
 			// Counting: a raw or integer string has nothing to check but
-			// its length, so it is skipped, not copied (an LZF one is
-			// decompressed to validate it).
-			err = d.skipString()
+			// its length, so it is skipped, not copied; an LZF one is
+			// validated without writing it out.
+			if d.peekStringEncoding() == EncLZF {
+				d.lzfCheckOnly = true
+				_, err = d.readString(nil)
+				d.lzfCheckOnly = false
+			} else {
+				err = d.skipString()
+			}
 		} else if keep {
 			s, err = d.readString(nil)
 		} else if s, err = d.readString(d.sbuf[0]); err == nil {

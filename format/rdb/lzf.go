@@ -108,6 +108,64 @@ func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
 	return out, nil
 }
 
+// lzfValidate runs lzfDecompressTo's checks, with the same errors, without
+// writing the output: enough to know that a string would load (check spent
+// a quarter of its decoding time on a file of compressed strings writing
+// output nobody reads).
+func lzfValidate(in []byte, outLen int) error {
+	if outLen < 0 {
+		return lzfErr(0, "negative output length")
+	}
+	if outLen == 0 {
+		return nil
+	}
+	if uint64(outLen) > lzfMaxExpansion*uint64(len(in)) {
+		return lzfErr(0, fmt.Sprintf("declared length %d impossible for %d input bytes", outLen, len(in)))
+	}
+	out, ip := 0, 0 // out: bytes the output would hold
+	for ip < len(in) {
+		start := ip
+		c := int(in[ip])
+		ip++
+		if c < 32 {
+			n := c + 1
+			if out+n > outLen {
+				return lzfErr(start, "literal run overflows declared length")
+			}
+			if ip+n > len(in) {
+				return lzfErr(start, "truncated literal run")
+			}
+			out += n
+			ip += n
+			continue
+		}
+		n := c >> 5
+		if ip >= len(in) {
+			return lzfErr(start, "truncated back-reference")
+		}
+		if n == 7 {
+			n += int(in[ip])
+			ip++
+			if ip >= len(in) {
+				return lzfErr(start, "truncated back-reference")
+			}
+		}
+		ref := out - (c&0x1F)<<8 - 1 - int(in[ip])
+		ip++
+		if out+n+2 > outLen {
+			return lzfErr(start, "back-reference overflows declared length")
+		}
+		if ref < 0 {
+			return lzfErr(start, "back-reference before start of output")
+		}
+		out += n + 2
+	}
+	if out != outLen {
+		return lzfErr(len(in), fmt.Sprintf("decompressed %d bytes, declared %d", out, outLen))
+	}
+	return nil
+}
+
 func lzfErr(off int, msg string) error {
 	return &FormatError{Offset: int64(off), Context: "lzf", Err: fmt.Errorf("%s: %w", msg, ErrCorrupt)}
 }

@@ -3,6 +3,7 @@ package rdb
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -231,6 +232,10 @@ func FuzzLZF(f *testing.F) {
 		// As a compressed stream: never panic; errors are typed.
 		if n >= 0 && n < 1<<20 {
 			out, err := lzfDecompress(data, n)
+			// Validating alone fails exactly where decompressing does.
+			if verr := lzfValidate(data, n); fmt.Sprint(verr) != fmt.Sprint(err) {
+				t.Fatalf("lzfValidate: %v; lzfDecompress: %v", verr, err)
+			}
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("untyped error %v", err)

@@ -133,6 +133,13 @@ func (d *Decoder) readLZF(off int64, buf []byte) ([]byte, error) {
 		}
 		d.lzbuf = in
 	}
+	if d.lzfCheckOnly {
+		if err := lzfValidate(in, int(ulen)); err != nil {
+			return nil, d.wrapInner(err, d.strOff, "lzf string")
+		}
+		d.strLZF = true
+		return nil, nil
+	}
 	if buf == nil && d.alloc != nil && ulen <= maxChunk && ulen <= lzfMaxExpansion*clen {
 		buf = d.alloc(int(ulen)) // bounded by input already read
 	}
