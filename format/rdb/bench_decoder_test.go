@@ -108,3 +108,82 @@ func benchCheckFile(b *testing.B, stream bool) {
 
 func BenchmarkCheckFile(b *testing.B)       { benchCheckFile(b, false) }
 func BenchmarkCheckFileStream(b *testing.B) { benchCheckFile(b, true) }
+
+// BenchmarkKeepElements compares the ways a caller can keep every element
+// of a file past its callback, as dump's decoding stage does: Elements
+// with a copy of each element (the way before ElementsIn), ElementsIn, and
+// Defer with a later BlobWalker walk (the values Defer takes). Bytes/s is
+// the file's size.
+func BenchmarkKeepElements(b *testing.B) {
+	data, err := os.ReadFile(decCorpusDir + "/7.4.1/types-large/dump.rdb")
+	if err != nil {
+		b.Skip(err)
+	}
+	var arena []byte
+	alloc := func(n int) []byte {
+		if n > cap(arena)-len(arena) {
+			arena = make([]byte, 0, max(n, 256<<10))
+		}
+		k := len(arena)
+		arena = arena[:k+n]
+		return arena[k : k+n : k+n]
+	}
+	var kept [][]byte
+	keep := func(el *Element) error {
+		kept = append(kept, el.Member, el.Value)
+		return nil
+	}
+	keepCopy := func(el *Element) error {
+		m := alloc(len(el.Member))
+		copy(m, el.Member)
+		v := alloc(len(el.Value))
+		copy(v, el.Value)
+		kept = append(kept, m, v)
+		return nil
+	}
+	for _, way := range []string{"ElementsCopy", "ElementsIn", "DeferWalk"} {
+		b.Run(way, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var blob Blob
+			var w BlobWalker
+			for b.Loop() {
+				d := NewDecoder(bytes.NewReader(data), &DecodeOptions{ReuseEntry: true})
+				for {
+					rec, err := d.Next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					e, ok := rec.(*Entry)
+					if !ok {
+						continue
+					}
+					kept = kept[:0]
+					switch {
+					case e.Kind == KindStream || e.Kind == KindModule:
+						_, err = d.Value()
+					case way == "ElementsCopy":
+						err = d.Elements(keepCopy)
+					case way == "ElementsIn":
+						err = d.ElementsIn(alloc, keep)
+					default:
+						var took bool
+						if took, err = d.Defer(alloc, &blob); err == nil {
+							if took {
+								err = w.Walk(&blob, e.Key, alloc, keep)
+							} else {
+								err = d.ElementsIn(alloc, keep)
+							}
+						}
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -316,3 +316,17 @@ func TestLZFCompressIndependentOfHistory(t *testing.T) {
 		t.Errorf("output depends on earlier calls:\n% x\n% x", got, want)
 	}
 }
+
+// BenchmarkLZFValidate is lzfValidate on BenchmarkLZFDecompress' input:
+// what check pays per compressed string value.
+func BenchmarkLZFValidate(b *testing.B) {
+	in := benchLZFInput(64 << 10)
+	c := lzfCompress(in)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := lzfValidate(c, len(in)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
