@@ -31,6 +31,21 @@ func lzfDecompress(in []byte, outLen int) ([]byte, error) {
 // lzfDecompressTo is lzfDecompress writing into dst's storage when it can
 // hold outLen bytes (a fresh slice otherwise, or when dst is nil).
 func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
+	return lzfRun(dst, in, outLen, true)
+}
+
+// lzfValidate runs lzfDecompressTo's checks, with the same errors, without
+// writing the output: enough to know that a string would load (check spent
+// a quarter of its decoding time on a file of compressed strings writing
+// output nobody reads).
+func lzfValidate(in []byte, outLen int) error {
+	_, err := lzfRun(nil, in, outLen, false)
+	return err
+}
+
+// lzfRun decodes in, checking every token against outLen; only with write
+// does it produce the output (o counts its bytes either way).
+func lzfRun(dst, in []byte, outLen int, write bool) ([]byte, error) {
 	if outLen < 0 {
 		return nil, lzfErr(0, "negative output length")
 	}
@@ -48,24 +63,30 @@ func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
 	if uint64(outLen) > lzfMaxExpansion*uint64(len(in)) {
 		return nil, lzfErr(0, fmt.Sprintf("declared length %d impossible for %d input bytes", outLen, len(in)))
 	}
-	out := dst[:0]
-	if cap(dst) < outLen {
-		out = make([]byte, 0, outLen)
+	var out []byte
+	if write {
+		out = dst[:0]
+		if cap(dst) < outLen {
+			out = make([]byte, 0, outLen)
+		}
 	}
-	ip := 0
+	o, ip := 0, 0
 	for ip < len(in) {
 		start := ip
 		c := int(in[ip])
 		ip++
 		if c < 32 {
 			n := c + 1
-			if len(out)+n > outLen {
+			if o+n > outLen {
 				return nil, lzfErr(start, "literal run overflows declared length")
 			}
 			if ip+n > len(in) {
 				return nil, lzfErr(start, "truncated literal run")
 			}
-			out = append(out, in[ip:ip+n]...)
+			if write {
+				out = append(out, in[ip:ip+n]...)
+			}
+			o += n
 			ip += n
 			continue
 		}
@@ -80,13 +101,17 @@ func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
 				return nil, lzfErr(start, "truncated back-reference")
 			}
 		}
-		ref := len(out) - (c&0x1F)<<8 - 1 - int(in[ip])
+		ref := o - (c&0x1F)<<8 - 1 - int(in[ip])
 		ip++
-		if len(out)+n+2 > outLen {
+		if o+n+2 > outLen {
 			return nil, lzfErr(start, "back-reference overflows declared length")
 		}
 		if ref < 0 {
 			return nil, lzfErr(start, "back-reference before start of output")
+		}
+		o += n + 2
+		if !write {
+			continue
 		}
 		if ref+n+2 <= len(out) {
 			out = append(out, out[ref:ref+n+2]...)
@@ -102,68 +127,10 @@ func lzfDecompressTo(dst, in []byte, outLen int) ([]byte, error) {
 			}
 		}
 	}
-	if len(out) != outLen {
-		return nil, lzfErr(len(in), fmt.Sprintf("decompressed %d bytes, declared %d", len(out), outLen))
+	if o != outLen {
+		return nil, lzfErr(len(in), fmt.Sprintf("decompressed %d bytes, declared %d", o, outLen))
 	}
 	return out, nil
-}
-
-// lzfValidate runs lzfDecompressTo's checks, with the same errors, without
-// writing the output: enough to know that a string would load (check spent
-// a quarter of its decoding time on a file of compressed strings writing
-// output nobody reads).
-func lzfValidate(in []byte, outLen int) error {
-	if outLen < 0 {
-		return lzfErr(0, "negative output length")
-	}
-	if outLen == 0 {
-		return nil
-	}
-	if uint64(outLen) > lzfMaxExpansion*uint64(len(in)) {
-		return lzfErr(0, fmt.Sprintf("declared length %d impossible for %d input bytes", outLen, len(in)))
-	}
-	out, ip := 0, 0 // out: bytes the output would hold
-	for ip < len(in) {
-		start := ip
-		c := int(in[ip])
-		ip++
-		if c < 32 {
-			n := c + 1
-			if out+n > outLen {
-				return lzfErr(start, "literal run overflows declared length")
-			}
-			if ip+n > len(in) {
-				return lzfErr(start, "truncated literal run")
-			}
-			out += n
-			ip += n
-			continue
-		}
-		n := c >> 5
-		if ip >= len(in) {
-			return lzfErr(start, "truncated back-reference")
-		}
-		if n == 7 {
-			n += int(in[ip])
-			ip++
-			if ip >= len(in) {
-				return lzfErr(start, "truncated back-reference")
-			}
-		}
-		ref := out - (c&0x1F)<<8 - 1 - int(in[ip])
-		ip++
-		if out+n+2 > outLen {
-			return lzfErr(start, "back-reference overflows declared length")
-		}
-		if ref < 0 {
-			return lzfErr(start, "back-reference before start of output")
-		}
-		out += n + 2
-	}
-	if out != outLen {
-		return lzfErr(len(in), fmt.Sprintf("decompressed %d bytes, declared %d", out, outLen))
-	}
-	return nil
 }
 
 func lzfErr(off int, msg string) error {
