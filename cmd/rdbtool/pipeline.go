@@ -221,7 +221,7 @@ func runPipeline(ctx context.Context, dec *rdb.Decoder, cfg pipeConfig, sink dum
 	p.allocFn = p.alloc
 	go p.run(ctx, free, full, stop)
 
-	var view pipeView
+	view := newPipeView()
 	for b := range full {
 		for i := range b.items {
 			it := &b.items[i]
@@ -308,26 +308,29 @@ func (w *pipeView) value(b *pipeBatch, it *pipeItem) (rdb.Value, error) {
 	return nil, nil
 }
 
+// newPipeView returns a view with its callbacks bound.
+func newPipeView() *pipeView {
+	w := &pipeView{}
+	w.allocFn = w.nums.alloc
+	w.addStrFn = func(el *rdb.Element) error { w.strs = append(w.strs, el.Member); return nil }
+	w.addZMemberFn = func(el *rdb.Element) error {
+		w.zms = append(w.zms, rdb.ZMember{Member: el.Member, Score: el.Score})
+		return nil
+	}
+	w.addFieldFn = func(el *rdb.Element) error {
+		w.hfs = append(w.hfs, rdb.HashField{Field: el.Member, Value: el.Value, ExpireAtMs: el.ExpireAtMs})
+		return nil
+	}
+	return w
+}
+
 // walk decodes a deferred value into the view's own elements.
 func (w *pipeView) walk(it *pipeItem) (rdb.Value, error) {
-	if w.allocFn == nil {
-		w.allocFn = w.nums.alloc
-		w.addStrFn = func(el *rdb.Element) error { w.strs = append(w.strs, el.Member); return nil }
-		w.addZMemberFn = func(el *rdb.Element) error {
-			w.zms = append(w.zms, rdb.ZMember{Member: el.Member, Score: el.Score})
-			return nil
-		}
-		w.addFieldFn = func(el *rdb.Element) error {
-			w.hfs = append(w.hfs, rdb.HashField{Field: el.Member, Value: el.Value, ExpireAtMs: el.ExpireAtMs})
-			return nil
-		}
-	}
 	w.nums.reset()
 	w.strs, w.zms, w.hfs = w.strs[:0], w.zms[:0], w.hfs[:0]
-	alloc := w.allocFn
 	switch it.e.Kind {
 	case rdb.KindList, rdb.KindSet:
-		if err := w.walker.Walk(&it.blob, it.e.Key, alloc, w.addStrFn); err != nil {
+		if err := w.walker.Walk(&it.blob, it.e.Key, w.allocFn, w.addStrFn); err != nil {
 			return nil, err
 		}
 		if it.e.Kind == rdb.KindList {
@@ -337,13 +340,13 @@ func (w *pipeView) walk(it *pipeItem) (rdb.Value, error) {
 		w.t.Members = w.strs
 		return &w.t, nil
 	case rdb.KindZSet:
-		if err := w.walker.Walk(&it.blob, it.e.Key, alloc, w.addZMemberFn); err != nil {
+		if err := w.walker.Walk(&it.blob, it.e.Key, w.allocFn, w.addZMemberFn); err != nil {
 			return nil, err
 		}
 		w.z.Members = w.zms
 		return &w.z, nil
 	}
-	if err := w.walker.Walk(&it.blob, it.e.Key, alloc, w.addFieldFn); err != nil {
+	if err := w.walker.Walk(&it.blob, it.e.Key, w.allocFn, w.addFieldFn); err != nil {
 		return nil, err
 	}
 	w.h.Fields = w.hfs
@@ -484,7 +487,7 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 			if filt.needsSize() {
 				var buf [20]byte
 				for _, v := range b.ints[it.lo:] {
-					size += int64(len(strconv.AppendInt(buf[:0], v, 10)))
+					size += int64(len(rdb.AppendInt(buf[:0], v)))
 				}
 			}
 		}
