@@ -629,7 +629,8 @@ func (d *Decoder) Elements(fn func(e *Element) error) error {
 // valid after the callback: strings, listpack nodes and integers rendered
 // as text are placed in memory from alloc, which returns n bytes the
 // decoder may fill (a string longer than 1 MiB is allocated as Value does,
-// growing as data arrives, so a corrupt length never sizes a request).
+// growing as data arrives, so a corrupt length never sizes a request; an
+// intset's text is one request, sized from the intset already read).
 // A caller that keeps the elements of a batch of values saves a copy per
 // element: members of a listpack alias one copy of its node.
 func (d *Decoder) ElementsIn(alloc func(n int) []byte, fn func(e *Element) error) error {
