@@ -259,7 +259,7 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 			if !plausibleStart(data[p]) {
 				continue
 			}
-			if probe(decodeFrom(p, db)) {
+			if dec, plen := decodeFrom(p, db); probe(data, p, dec, plen) {
 				next = p
 				break
 			}
@@ -297,22 +297,56 @@ func plausibleStart(b byte) bool {
 // value often look like one record, rarely like several in a row.
 const probeRecords = 3
 
-// probe decodes records after the synthetic prefix and accepts the
-// position when probeRecords of them decode and validate completely, or
-// the file ends cleanly after at least one.
-func probe(dec *rdb.Decoder, _ int64) bool {
+// probe decodes records after the synthetic prefix (plen bytes) of a
+// decoder started at data[pos] and accepts the position when probeRecords
+// of them decode and validate completely, or the file ends cleanly after
+// at least one.
+//
+// A run of one byte value inside a damaged value decodes as a chain of
+// records (zeros as "" = "", type 0 with empty key and value), so a
+// position is also refused when two probed records share a key, which a
+// database cannot hold, or when the first record lies wholly inside a run
+// that began before it: either would make --fix invent keys.
+func probe(data []byte, pos int64, dec *rdb.Decoder, plen int64) bool {
 	if _, err := dec.Next(); err != nil { // the synthetic SELECTDB
 		return false
 	}
+	var keys [][]byte
 	for i := 0; i < probeRecords; i++ {
 		rec, err := dec.Next()
 		if err != nil {
 			return i > 0 && (err == io.EOF || errors.Is(err, rdb.ErrChecksum))
 		}
-		if _, ok := rec.(*rdb.Entry); ok {
+		switch r := rec.(type) {
+		case *rdb.SelectDB:
+			keys = keys[:0]
+		case *rdb.Entry:
 			if _, err := dec.Value(); err != nil {
 				return false
 			}
+			for _, k := range keys {
+				if bytes.Equal(k, r.Key) {
+					return false
+				}
+			}
+			keys = append(keys, bytes.Clone(r.Key))
+			if i == 0 && insideRun(data, pos, pos+dec.Offset()-plen) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// insideRun reports whether data[start-1:end] is one byte value repeated.
+func insideRun(data []byte, start, end int64) bool {
+	if start == 0 || end > int64(len(data)) {
+		return false
+	}
+	b := data[start-1]
+	for _, c := range data[start:end] {
+		if c != b {
+			return false
 		}
 	}
 	return true

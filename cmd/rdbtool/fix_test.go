@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/keyspace"
 )
 
@@ -97,5 +100,75 @@ func TestFixInPlace(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, false, "", "check", "--fix", f); code != 2 {
 		t.Errorf("--fix without -o/--in-place: exit %d, want 2", code)
+	}
+}
+
+// TestFixRunInsideValue damages the length of a string made of one byte
+// value repeated (a bitmap of zeros, say). Such a run decodes as a chain of
+// records ("" = "" for zeros, "\x01" lists for ones), so a resync that
+// accepted it would invent a key and report hundreds of lost ones; check
+// and --fix must resume at the next real record instead and keep every
+// key after the damage.
+func TestFixRunInsideValue(t *testing.T) {
+	for _, fill := range []byte{0, 1} {
+		t.Run(fmt.Sprintf("fill-%d", fill), func(t *testing.T) {
+			var buf bytes.Buffer
+			enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 10, NoCompress: true})
+			put := func(key string, v []byte) {
+				ent := &rdb.Entry{Key: []byte(key), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+				if err := enc.WriteEntry(ent, &rdb.String{Data: v}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			put("k1", []byte("v1"))
+			put("big", bytes.Repeat([]byte{fill}, 5000))
+			var after []string
+			for i := range 5 {
+				after = append(after, fmt.Sprintf("after%d", i))
+				put(after[i], fmt.Appendf(nil, "x%d", i))
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			data := buf.Bytes()
+			at := bytes.Index(data, []byte("\x03big")) + 4 // the 14-bit length 5000
+			if data[at] != 0x40|5000>>8 {
+				t.Fatalf("unexpected length encoding % x", data[at:at+2])
+			}
+			data[at], data[at+1] = 0x7f, 0xff // 16383: past the end of the file
+			dir := t.TempDir()
+			in := filepath.Join(dir, "bad.rdb")
+			if err := os.WriteFile(in, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			out, _, code := runCLI(t, false, "", "check", in)
+			if code != 3 {
+				t.Fatalf("check: exit %d, want 3", code)
+			}
+			if n := strings.Count(out, "[lost] key"); n != 1 || !strings.Contains(out, "[lost] key 'big'") {
+				t.Errorf("check reports %d lost keys, want only 'big':\n%s", n, out)
+			}
+
+			fixed := filepath.Join(dir, "fixed.rdb")
+			if _, stderr, code := runCLI(t, false, "", "check", "--fix", "-o", fixed, in); code != 0 {
+				t.Fatalf("fix: exit %d: %s", code, stderr)
+			}
+			s := loadFile(t, fixed)
+			want := append([]string{"k1"}, after...)
+			if s.Len() != len(want) {
+				var got []string
+				s.Each(func(_ int, key []byte, _ *keyspace.Object) error {
+					got = append(got, fmt.Sprintf("%q", key))
+					return nil
+				})
+				t.Errorf("fixed file holds %v, want %q", got, want)
+			}
+			for _, k := range want {
+				if s.DBs[0].Keys[k] == nil {
+					t.Errorf("key %q lost", k)
+				}
+			}
+		})
 	}
 }
