@@ -541,7 +541,8 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
 	rep.File = o.file
-	if !rep.ok() && o.file != "-" && rep.Checksum != "mismatch" {
+	// The resync reads the file again: not possible for stdin or a FIFO.
+	if !rep.ok() && ra != nil && rep.Checksum != "mismatch" {
 		rep.resync(ctx, o.file)
 	}
 	w := bufio.NewWriter(o.env.Out)

@@ -56,6 +56,11 @@ func isAOF(path string) (bool, error) {
 	if st.IsDir() || strings.HasSuffix(path, ".aof") || strings.HasSuffix(path, ".manifest") {
 		return true, nil
 	}
+	if !st.Mode().IsRegular() {
+		// A FIFO (<(zcat dump.rdb.gz)) is read once: sniffing would eat
+		// its magic. Like "-", it is taken as an RDB stream.
+		return false, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err

@@ -33,8 +33,13 @@ func runFix(ctx context.Context, o *checkOptions) error {
 	if o.inPlace == (o.output != "") {
 		return cli.Usagef("--fix needs exactly one of -o OUT or --in-place")
 	}
-	if o.file == "-" && o.inPlace {
-		return cli.Usagef("--in-place needs a file, not stdin")
+	if o.inPlace {
+		if o.file == "-" {
+			return cli.Usagef("--in-place needs a file, not stdin")
+		}
+		if st, err := os.Stat(o.file); err == nil && !st.Mode().IsRegular() {
+			return cli.Usagef("--in-place needs a regular file; %s is not one: use -o OUT", cli.Printable(o.file))
+		}
 	}
 	var data []byte
 	var err error
