@@ -142,6 +142,9 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 
 // fixHint says what would repair the AOF.
 func (r *checkRun) fixHint(arg string) string {
+	if name := shownPath(arg); name != arg {
+		return fmt.Sprintf("%s cannot be fixed in place: save it to a file, then run 'aoftool check --fix FILE'", pipeName(name))
+	}
 	bad := r.firstBad()
 	if bad == nil || bad.Format == "missing" {
 		return "restore the missing files or edit the manifest by hand"

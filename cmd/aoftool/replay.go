@@ -38,7 +38,7 @@ func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string,
 // noteTruncated says on stderr that the AOF's tail was ignored.
 func noteTruncated(env *cli.Env, res *keyspace.ReplayResult) {
 	fmt.Fprintf(env.Err, "aoftool: note: %s ends with an incomplete tail at offset %d; ignored like Redis does (aof-load-truncated yes)\n",
-		cli.Printable(res.TruncatedFile), res.TruncatedAt)
+		cli.Printable(shownPath(res.TruncatedFile)), res.TruncatedAt)
 }
 
 // replayProgress is the progress display of replaying the files of a:

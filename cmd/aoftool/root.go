@@ -34,7 +34,9 @@ func newRootCmd(env *cli.Env) *cobra.Command {
 		Long: `aoftool reads Redis append-only files without a server. AOF is always
 one of: a single file (plain RESP, or with an RDB preamble), a Redis 7
 manifest, or an appendonlydir holding one. Files are read in load order:
-the BASE file (RDB or RESP), then the INCR files.
+the BASE file (RDB or RESP), then the INCR files. A single-file AOF may
+also come through a pipe: "-" reads standard input, and a FIFO such as
+<(zstdcat backup.aof.zst) works too; it is copied to $TMPDIR first.
 
 Inputs are never modified unless a command says so (check --fix,
 check --truncate-to-timestamp); outputs appear only when complete.
@@ -48,12 +50,12 @@ check --truncate-to-timestamp); outputs appear only when complete.
 	cli.SetupRoot(root, env, g)
 	cli.AddLimitFlags(root)
 	root.AddCommand(
-		newDigestCmd(env, g),
-		newCheckCmd(env, g),
-		newDumpCmd(env, g),
-		newConvertCmd(env, g),
-		newRewriteCmd(env, g),
-		newVerifyCmd(env, g),
+		readsPipedInput(env, g, newDigestCmd(env, g)),
+		readsPipedInput(env, g, newCheckCmd(env, g), "fix", "truncate-to-timestamp"),
+		readsPipedInput(env, g, newDumpCmd(env, g)),
+		readsPipedInput(env, g, newConvertCmd(env, g)),
+		readsPipedInput(env, g, newRewriteCmd(env, g)),
+		readsPipedInput(env, g, newVerifyCmd(env, g)),
 		attestcmd.NewAttestCmd(env, g), attestcmd.NewValidateCmd(env, g),
 	)
 	root.CompletionOptions.DisableDefaultCmd = true

@@ -28,9 +28,9 @@ type aofSet struct {
 // A manifest that Redis would refuse is invalid input.
 func locate(path string) (*aofSet, error) {
 	if path == "-" {
-		// A multi-part AOF is several files; even a single one is replayed
-		// by path. Say so instead of "stat -: no such file".
-		return nil, cli.Usagef("an AOF cannot be read from standard input; pass a file, a manifest or an appendonlydir")
+		// readsPipedInput spools standard input; a command without it
+		// says so instead of "stat -: no such file".
+		return nil, cli.Usagef("an AOF cannot be read from standard input here; pass a file, a manifest or an appendonlydir")
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, err // the path as given, not made absolute
@@ -47,7 +47,10 @@ func locate(path string) (*aofSet, error) {
 		}
 		return nil, err
 	}
-	a := &aofSet{arg: path, set: set, multi: set.Manifest != nil, argDir: filepath.Dir(path)}
+	if name := shownPath(path); name != path && set.Manifest != nil {
+		return nil, cli.Usagef("%s holds a manifest, which names files beside it: pass the manifest's path or its appendonlydir", pipeName(name))
+	}
+	a := &aofSet{arg: shownPath(path), set: set, multi: set.Manifest != nil, argDir: filepath.Dir(path)}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		a.argDir = path
 	}

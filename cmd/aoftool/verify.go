@@ -94,7 +94,7 @@ func runVerify(ctx context.Context, o *verifyOptions) error {
 		w.Write(b)
 	} else {
 		pal, _ := o.env.Palettes(o.g)
-		fmt.Fprintf(w, "%x\t%s\n%x\t%s\n", da, cli.Printable(o.a), db, cli.Printable(o.b))
+		fmt.Fprintf(w, "%x\t%s\n%x\t%s\n", da, cli.Printable(shownPath(o.a)), db, cli.Printable(shownPath(o.b)))
 		for _, d := range diffs {
 			fmt.Fprintf(w, "%s\n", cli.Printable(d.String()))
 		}
