@@ -295,7 +295,10 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 	if err != nil {
 		return e.locate(err, ent.Key)
 	}
-	mark := len(e.buf)
+	// On error the record is taken back whole, the SELECTDB it may have
+	// started with included, so the next entry selects its db again.
+	mark, db, dbWasSet := len(e.buf), e.db, e.dbWasSet
+	undo := func() { e.buf, e.db, e.dbWasSet = e.buf[:mark], db, dbWasSet }
 	b := e.buf
 	if !e.dbWasSet || ent.DB != e.db {
 		b = append(b, OpSelectDB)
@@ -324,7 +327,7 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 				b = append(b, km.Raw...)
 			}
 		} else if err := o.lossy(ent.Key, "key metadata"); err != nil {
-			e.buf = e.buf[:mark]
+			undo()
 			return e.locate(err, ent.Key)
 		}
 	}
@@ -332,7 +335,8 @@ func (e *Encoder) WriteEntry(ent *Entry, v Value) error {
 	b = e.appendString(b, ent.Key)
 	b, err = e.appendValue(b, v, t)
 	if err != nil {
-		e.buf = b[:mark]
+		e.buf = b
+		undo()
 		return e.locate(err, ent.Key)
 	}
 	e.buf = b

@@ -726,3 +726,38 @@ func TestThresholdsPartial(t *testing.T) {
 		t.Errorf("2 fields with hash-max-listpack-entries 1: type %d", ty)
 	}
 }
+
+// TestEncoderFailedEntryKeepsDB: an entry refused after its SELECTDB was
+// started is taken back whole, and the next entry of that db selects it
+// again instead of landing in the previous db.
+func TestEncoderFailedEntryKeepsDB(t *testing.T) {
+	var buf bytes.Buffer
+	e := NewEncoder(&buf, &EncodeOptions{Version: 12})
+	if err := e.WriteEntry(noTTL(0, "a"), &String{Data: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	bad := noTTL(3, "meta")
+	bad.KeyMeta = []KeyMeta{{ClassSpec: 0x28C4F501, Raw: []byte{2, 7, 0}}} // version 12 cannot hold it
+	if err := e.WriteEntry(bad, &String{Data: []byte("x")}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("key metadata in version 12: %v, want ErrUnsupported", err)
+	}
+	if err := e.WriteEntry(noTTL(3, "b"), &String{Data: []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := decodeAll(buf.Bytes(), &DecodeOptions{Deep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbs := map[string]uint64{}
+	for _, r := range f.recs {
+		if ent, ok := r.rec.(*Entry); ok {
+			dbs[string(ent.Key)] = ent.DB
+		}
+	}
+	if len(dbs) != 2 || dbs["a"] != 0 || dbs["b"] != 3 {
+		t.Errorf("keys and dbs %v, want a in 0, b in 3", dbs)
+	}
+}
