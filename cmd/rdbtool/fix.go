@@ -149,7 +149,9 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 	res.Version = ver
 	hdr := data[:hdrDec.Offset()]
 
-	enc := rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true, Lossy: true})
+	// Not lossy: a record its own version cannot hold (a stream in an RDB
+	// 7, say) is damage, dropped and reported, not quietly degraded.
+	enc := rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true})
 	seed := maphash.MakeSeed()
 	seen := map[uint64]map[uint64]struct{}{}
 	libs := map[string]bool{}
@@ -196,6 +198,8 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 						k[h] = struct{}{}
 						res.Kept++
 						db = r.DB
+					} else if errors.Is(err, rdb.ErrUnsupported) {
+						res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: base + r.Offset, Key: r.Key, What: unsupportedWhat(err)})
 					} else {
 						return nil, fmt.Errorf("writing key %q: %w", r.Key, err)
 					}
@@ -220,12 +224,12 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 					res.Problems = append(res.Problems, checkProblem{Offset: base + r.Offset, What: "dropped duplicate function library " + strconv.Quote(name)})
 				default:
 					libs[name] = true
-					if werr := enc.Write(rec); werr != nil {
+					if werr := writeRecord(enc, rec, base, res); werr != nil {
 						return nil, werr
 					}
 				}
 			default:
-				if werr := enc.Write(rec); werr != nil {
+				if werr := writeRecord(enc, rec, base, res); werr != nil {
 					return nil, werr
 				}
 			}
@@ -355,6 +359,45 @@ func insideRun(data []byte, start, end int64) bool {
 		}
 	}
 	return true
+}
+
+// writeRecord copies a non-key record; one its version cannot hold is
+// dropped and reported like a damaged one.
+func writeRecord(enc *rdb.Encoder, rec rdb.Record, base int64, res *salvage) error {
+	err := enc.Write(rec)
+	if errors.Is(err, rdb.ErrUnsupported) {
+		res.Problems = append(res.Problems, checkProblem{Offset: base + recordOffset(rec), What: "dropped record: " + unsupportedWhat(err)})
+		return nil
+	}
+	return err
+}
+
+// recordOffset is where a non-key record starts in its decoder's input.
+func recordOffset(rec rdb.Record) int64 {
+	switch r := rec.(type) {
+	case *rdb.Aux:
+		return r.Offset
+	case *rdb.Function:
+		return r.Offset
+	case *rdb.ModuleAux:
+		return r.Offset
+	case *rdb.SelectDB:
+		return r.Offset
+	case *rdb.ResizeDB:
+		return r.Offset
+	case *rdb.SlotInfo:
+		return r.Offset
+	}
+	return 0
+}
+
+// unsupportedWhat words an encoder's refusal of a record for the report.
+func unsupportedWhat(err error) string {
+	var fe *rdb.FormatError
+	if errors.As(err, &fe) && fe.Context != "" {
+		return fe.Context + ": " + fe.Err.Error()
+	}
+	return err.Error()
 }
 
 // appendRDBLen appends an RDB length (6-bit, 14-bit or 32/64-bit
