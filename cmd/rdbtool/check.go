@@ -525,7 +525,8 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	// A second handle on a regular file lets the duplicate-key test read
 	// keys again (pread; the stream position is untouched).
 	var ra io.ReaderAt
-	if o.file != "-" {
+	// Stat first: opening a FIFO whose writer is gone would wait forever.
+	if st, err := os.Stat(o.file); o.file != "-" && err == nil && st.Mode().IsRegular() {
 		if f, err := os.Open(o.file); err == nil {
 			defer f.Close()
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {

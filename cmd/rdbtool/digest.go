@@ -74,7 +74,8 @@ func runDigest(ctx context.Context, o *digestOptions) error {
 	}
 	// A second handle on a regular file lets the duplicate-key test read
 	// keys again (pread; the stream position is untouched).
-	if o.file != "-" {
+	// Stat first: opening a FIFO whose writer is gone would wait forever.
+	if st, err := os.Stat(o.file); o.file != "-" && err == nil && st.Mode().IsRegular() {
 		if f, err := os.Open(o.file); err == nil {
 			defer f.Close()
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
