@@ -21,6 +21,8 @@ import (
 // removed when the command ends, and every message names the input as the
 // user gave it.
 
+const spoolHint = "an AOF from a pipe is copied to $TMPDIR first; set TMPDIR to a directory with room for it"
+
 // spooled maps each temp file to the input name it stands for.
 var spooled sync.Map
 
@@ -105,7 +107,7 @@ func spool(ctx context.Context, env *cli.Env, g *cli.Globals, path string) (name
 	}
 	tmp, err := os.CreateTemp("", "persistkit-pipe-*.aof")
 	if err != nil {
-		return "", cli.WithHint(fmt.Errorf("reading %s: %w", pipeName(path), err), "an AOF from a pipe is copied to $TMPDIR first; set TMPDIR to a directory with room for it")
+		return "", cli.WithHint(fmt.Errorf("reading %s: %w", pipeName(path), err), spoolHint)
 	}
 	defer func() {
 		if cerr := tmp.Close(); err == nil && cerr != nil {
@@ -127,7 +129,7 @@ func spool(ctx context.Context, env *cli.Env, g *cli.Globals, path string) (name
 		if n > 0 {
 			copied += int64(n)
 			if _, werr := tmp.Write(buf[:n]); werr != nil {
-				return "", cli.WithHint(fmt.Errorf("copying %s to a temp file: %w", pipeName(path), werr), "an AOF from a pipe is copied to $TMPDIR first; set TMPDIR to a directory with room for it")
+				return "", cli.WithHint(fmt.Errorf("copying %s to a temp file: %w", pipeName(path), werr), spoolHint)
 			}
 			p.Update(copied, 0)
 		}

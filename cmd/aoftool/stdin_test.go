@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -5,8 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/persistkit/persistkit/internal/clitest"
 )
 
 // TestPipedInput reads AOFs from standard input and from a FIFO: every
@@ -63,18 +66,7 @@ func TestPipedInput(t *testing.T) {
 	}
 
 	// A FIFO, as <(zcat ...) gives.
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		f.WriteString(read(plain))
-		f.Close()
-	}()
+	fifo := clitest.FIFO(t, []byte(read(plain)))
 	want, _, wantCode := runCLI(t, false, "", "verify", plain, hybridBase)
 	got, gotErr, code := runCLI(t, false, "", "verify", fifo, hybridBase)
 	if code != wantCode || got != strings.ReplaceAll(want, plain, fifo) {

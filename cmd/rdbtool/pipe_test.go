@@ -1,30 +1,15 @@
+//go:build unix
+
 package main
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-)
 
-// fifoOf returns a FIFO that serves data to one reader.
-func fifoOf(t *testing.T, data []byte) string {
-	t.Helper()
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		f.Write(data)
-		f.Close()
-	}()
-	return fifo
-}
+	"github.com/persistkit/persistkit/internal/clitest"
+)
 
 // TestDiffFIFO compares an RDB read from a FIFO (as <(zcat dump.rdb.gz)
 // gives) with the file itself: telling an AOF from an RDB must not read
@@ -35,7 +20,7 @@ func TestDiffFIFO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runCLI(t, false, "", "diff", fifoOf(t, data), file)
+	_, stderr, code := runCLI(t, false, "", "diff", clitest.FIFO(t, data), file)
 	if code != 0 || !strings.Contains(stderr, "keyspaces are equal") {
 		t.Errorf("diff FIFO FILE: exit %d: %s", code, stderr)
 	}
@@ -50,11 +35,11 @@ func TestCheckFIFODamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := data[:len(data)/2]
-	out, _, code := runCLI(t, false, "", "check", fifoOf(t, cut))
+	out, _, code := runCLI(t, false, "", "check", clitest.FIFO(t, cut))
 	if code != 3 || !strings.Contains(out, "RDB ERROR DETECTED") {
 		t.Errorf("check FIFO: exit %d\n%s", code, out)
 	}
-	fifo := fifoOf(t, cut)
+	fifo := clitest.FIFO(t, cut)
 	_, stderr, code := runCLI(t, false, "", "check", "--fix", "--in-place", fifo)
 	if code != 2 || !strings.Contains(stderr, "needs a regular file") {
 		t.Errorf("fix --in-place FIFO: exit %d: %s", code, stderr)
