@@ -182,7 +182,9 @@ func salvageRDB(ctx context.Context, data []byte, out *bytes.Buffer, s *salvaged
 		return 0, resync(data, 1), nil
 	}
 	flav, _ := dec.Flavour()
-	enc := rdb.NewEncoder(out, &rdb.EncodeOptions{Version: max(ver, 6), Flavour: flav, KeepEncoding: true, Lossy: true})
+	// Not lossy: a record the part's own version cannot hold is damage,
+	// where keeping stops, not a key to drop quietly and count as kept.
+	enc := rdb.NewEncoder(out, &rdb.EncodeOptions{Version: max(ver, 6), Flavour: flav, KeepEncoding: true})
 	for n := 0; ; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
 			return 0, 0, ctx.Err()
@@ -199,12 +201,16 @@ func salvageRDB(ctx context.Context, data []byte, out *bytes.Buffer, s *salvaged
 			if err != nil {
 				break
 			}
-			if err := enc.WriteEntry(e, v); err != nil {
+			if err := enc.WriteEntry(e, v); errors.Is(err, rdb.ErrUnsupported) {
+				break
+			} else if err != nil {
 				return 0, 0, fmt.Errorf("re-encoding key %q: %w", e.Key, err)
 			}
 			s.keys++
 		} else if _, ok := rec.(*rdb.SelectDB); !ok {
-			if err := enc.Write(rec); err != nil {
+			if err := enc.Write(rec); errors.Is(err, rdb.ErrUnsupported) {
+				break
+			} else if err != nil {
 				return 0, 0, err
 			}
 		}
