@@ -49,8 +49,9 @@ bad or truncated structure, checksum mismatch), 1 an I/O error.
 --fix writes a salvaged copy (-o OUT, or --in-place keeping FILE.bak):
 every key that decodes completely and validates is kept; after damage the
 rest of the file is scanned for the next plausible record. The dropped
-byte ranges are reported. --fix reads FILE into memory (resynchronising
-needs random access); it exits 0 once the salvaged file is written.`,
+byte ranges are reported. --fix maps FILE (resynchronising needs random
+access; standard input is read into memory); it exits 0 once the
+salvaged file is written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
@@ -564,13 +565,14 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 
 // resync looks past the first damage, the way --fix does, to report every
 // problem and the keys that cannot be recovered. It needs random access,
-// so it reads the (damaged, hence suspect-sized) file into memory once.
+// so it maps the file.
 func (r *checkReport) resync(ctx context.Context, path string) {
-	data, err := os.ReadFile(path)
+	in, err := mapPath(path)
 	if err != nil {
 		return
 	}
-	res, err := salvageRDB(ctx, data, io.Discard)
+	defer in.release()
+	res, err := salvageRDB(ctx, in.data, nil, in.doneBefore)
 	if err != nil || len(res.Problems) == 0 {
 		return
 	}

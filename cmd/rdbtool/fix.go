@@ -26,8 +26,8 @@ type salvage struct {
 	Problems    []checkProblem
 }
 
-// runFix salvages FILE: it reads the file into memory (resynchronising
-// needs random access), keeps every record that decodes completely and
+// runFix salvages FILE: it maps the file (resynchronising needs random
+// access; stdin is read into memory), keeps every record that decodes completely and
 // validates, and after damage scans forward for the next plausible record.
 func runFix(ctx context.Context, o *checkOptions) error {
 	if o.inPlace == (o.output != "") {
@@ -41,16 +41,19 @@ func runFix(ctx context.Context, o *checkOptions) error {
 			return cli.Usagef("--in-place needs a regular file; %s is not one: use -o OUT", cli.Printable(o.file))
 		}
 	}
-	var data []byte
+	var in *mapping
 	var err error
 	if o.file == "-" {
+		var data []byte
 		data, err = io.ReadAll(o.env.In)
-	} else {
-		data, err = os.ReadFile(o.file)
+		in = &mapping{data: data}
+	} else if in, err = mapPath(o.file); err == nil {
+		defer in.release()
 	}
 	if err != nil {
 		return err
 	}
+	data := in.data
 	dst := o.output
 	if o.inPlace {
 		dst = o.file
@@ -73,7 +76,7 @@ func runFix(ctx context.Context, o *checkOptions) error {
 	}
 	defer out.Abort()
 	bw := bufio.NewWriterSize(out, 1<<20)
-	res, err := salvageRDB(ctx, data, bw)
+	res, err := salvageRDB(ctx, data, bw, in.doneBefore)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
@@ -137,8 +140,11 @@ func writeSalvageReport(o *checkOptions, res *salvage, dst string) error {
 }
 
 // salvageRDB decodes data and writes every intact record to w with an
-// encoder at the input's version.
-func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error) {
+// encoder at the input's version. With w nil it only reports (check's
+// resync): values are validated, not built, and nothing is encoded.
+// doneBefore, if not nil, learns from time to time where it stands: it
+// never reads data before that offset again.
+func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(int64)) (*salvage, error) {
 	res := &salvage{}
 	hdrDec := rdb.NewDecoder(bytes.NewReader(data), nil)
 	ver, err := hdrDec.Version()
@@ -151,7 +157,10 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 
 	// Not lossy: a record its own version cannot hold (a stream in an RDB
 	// 7, say) is damage, dropped and reported, not quietly degraded.
-	enc := rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true})
+	var enc *rdb.Encoder
+	if w != nil {
+		enc = rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true})
+	}
 	seed := maphash.MakeSeed()
 	seen := map[uint64]map[uint64]struct{}{}
 	libs := map[string]bool{}
@@ -174,6 +183,9 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if doneBefore != nil {
+				doneBefore(pos)
+			}
 		}
 		rec, err := dec.Next()
 		if err == io.EOF {
@@ -185,7 +197,12 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 			case *rdb.Entry:
 				cur = r
 				var v rdb.Value
-				if v, err = dec.Value(); err == nil {
+				if enc == nil {
+					err = validateValue(dec, r)
+				} else {
+					v, err = dec.Value()
+				}
+				if err == nil {
 					k := seen[r.DB]
 					if k == nil {
 						k = map[uint64]struct{}{}
@@ -194,7 +211,7 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 					h := maphash.Bytes(seed, r.Key)
 					if _, dup := k[h]; dup {
 						res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: base + r.Offset, Key: r.Key, What: "duplicate key"})
-					} else if err = enc.WriteEntry(r, v); err == nil {
+					} else if err = writeEntry(enc, r, v); err == nil {
 						k[h] = struct{}{}
 						res.Kept++
 						db = r.DB
@@ -289,8 +306,10 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer) (*salvage, error)
 		base = next - plen
 		pos = next
 	}
-	if err := enc.Close(); err != nil {
-		return nil, err
+	if enc != nil {
+		if err := enc.Close(); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }
@@ -330,7 +349,7 @@ func probe(data []byte, pos int64, dec *rdb.Decoder, plen int64) bool {
 		case *rdb.SelectDB:
 			keys = keys[:0]
 		case *rdb.Entry:
-			if _, err := dec.Value(); err != nil {
+			if err := validateValue(dec, r); err != nil {
 				return false
 			}
 			for _, k := range keys {
@@ -364,12 +383,34 @@ func insideRun(data []byte, start, end int64) bool {
 // writeRecord copies a non-key record; one its version cannot hold is
 // dropped and reported like a damaged one.
 func writeRecord(enc *rdb.Encoder, rec rdb.Record, base int64, res *salvage) error {
+	if enc == nil {
+		return nil
+	}
 	err := enc.Write(rec)
 	if errors.Is(err, rdb.ErrUnsupported) {
 		res.Problems = append(res.Problems, checkProblem{Offset: base + recordOffset(rec), What: "dropped record: " + unsupportedWhat(err)})
 		return nil
 	}
 	return err
+}
+
+// validateValue reads the value of ent with the checks of building it,
+// without building it where the decoder can stream it (as check does).
+func validateValue(dec *rdb.Decoder, ent *rdb.Entry) error {
+	if ent.Kind == rdb.KindStream || ent.Kind == rdb.KindModule {
+		_, err := dec.Value()
+		return err
+	}
+	_, _, err := dec.CountElements()
+	return err
+}
+
+// writeEntry writes a key unless only reporting (enc nil).
+func writeEntry(enc *rdb.Encoder, ent *rdb.Entry, v rdb.Value) error {
+	if enc == nil {
+		return nil
+	}
+	return enc.WriteEntry(ent, v)
 }
 
 // recordOffset is where a non-key record starts in its decoder's input.

@@ -1,0 +1,48 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestMappingDoneBefore gives back the pages before an offset: the bytes
+// still read the same (they fault back in from the page cache) and the
+// mapping records how far it gave back, page-aligned and dropBehind short
+// of the offset.
+func TestMappingDoneBefore(t *testing.T) {
+	defer func(b, e int) { dropBehind, dropEvery = b, e }(dropBehind, dropEvery)
+	dropBehind, dropEvery = 4096, 64<<10
+	want := make([]byte, 3<<20+123)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range want {
+		want[i] = byte(r.Uint32())
+	}
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.release()
+	if !m.mapped {
+		t.Fatal("a regular file was not mapped")
+	}
+	m.doneBefore(10 << 10) // less than dropEvery past the start: nothing
+	if m.dropped != 0 {
+		t.Errorf("dropped %d after 10 KiB", m.dropped)
+	}
+	m.doneBefore(2<<20 + 5)
+	if page := os.Getpagesize(); m.dropped%page != 0 || m.dropped > 2<<20+5-dropBehind || m.dropped < 2<<20-dropBehind-page {
+		t.Errorf("dropped up to %d after 2 MiB+5", m.dropped)
+	}
+	if !bytes.Equal(m.data, want) {
+		t.Error("the mapping reads other bytes after giving pages back")
+	}
+}

@@ -1,0 +1,52 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"syscall"
+)
+
+// mapFile maps a regular file; other files are read into memory.
+func mapFile(f *os.File) (*mapping, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || st.Size() == 0 || int64(int(st.Size())) != st.Size() {
+		return readAll(f)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return readAll(f)
+	}
+	// Read mostly forward: let the kernel read ahead.
+	syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
+	return &mapping{data: data, mapped: true}, nil
+}
+
+// release unmaps the file.
+func (m *mapping) release() {
+	if m.mapped {
+		syscall.Munmap(m.data)
+		m.mapped = false
+	}
+	m.data = nil
+}
+
+// doneBefore says the caller is past off for good: the mapped pages well
+// before it leave the process (they stay in the page cache, and reading
+// them again would only fault them back in), so RSS stays flat on a large
+// file.
+func (m *mapping) doneBefore(off int64) {
+	if !m.mapped {
+		return
+	}
+	end := int(off) - dropBehind
+	end &^= os.Getpagesize() - 1
+	if end-m.dropped < dropEvery {
+		return
+	}
+	syscall.Madvise(m.data[m.dropped:end], syscall.MADV_DONTNEED)
+	m.dropped = end
+}
