@@ -435,13 +435,22 @@ var knownAux = map[string]bool{
 	"cluster-slot-states": true, "cluster-asm-task": true,
 }
 
+// quoteShort quotes b for a message, cut to its first 64 bytes: in a
+// damaged file a name can be megabytes of garbage.
+func quoteShort(b []byte) string {
+	if len(b) <= 64 {
+		return strconv.Quote(string(b))
+	}
+	return strconv.Quote(string(b[:64])) + "..."
+}
+
 func (d *Decoder) readAux(off int64) (Record, error) {
 	d.ctx = "AUX key"
 	k, err := d.readString(nil)
 	if err != nil {
 		return nil, err
 	}
-	d.ctx = "AUX " + strconv.Quote(string(k))
+	d.ctx = "AUX " + quoteShort(k)
 	v, err := d.readString(nil)
 	if err != nil {
 		return nil, err
@@ -454,14 +463,14 @@ func (d *Decoder) readAux(off int64) (Record, error) {
 	}
 	if ks == "slot-info" && !validSlotInfo(v) {
 		// Valkey aborts the load when it cannot read 3 numbers here.
-		err := errCorrupt("malformed slot-info AUX value " + strconv.Quote(string(v)))
+		err := errCorrupt("malformed slot-info AUX value " + quoteShort(v))
 		if d.opt.Deep {
 			return nil, d.fail(off, "AUX", err)
 		}
 		d.warn(off, "AUX", err)
 	}
 	if !knownAux[ks] && (len(k) == 0 || k[0] != '%') {
-		d.warn(off, "AUX", errors.New("unknown AUX field "+strconv.Quote(ks)))
+		d.warn(off, "AUX", errors.New("unknown AUX field "+quoteShort(k)))
 	}
 	return a, nil
 }

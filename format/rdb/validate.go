@@ -122,6 +122,7 @@ type memberSet struct {
 	table []msSlot
 	spare []msSlot // the other table, for the next grow
 	gen   uint32
+	warm  bool // a value has reserved before: its table is kept
 
 	k0, k1, k2, k3 uint64 // hash keys for short members, from seed
 }
@@ -146,11 +147,21 @@ const msStart = 16
 // (moving the entries was a tenth of deep-checking zsets of 5000).
 const msReserveMax = 1 << 15
 
+// msReserveFirst caps the first reservation of a Decoder: a short-lived
+// decoder (check --fix probes thousands of positions in damaged bytes, one
+// decoder each) would otherwise pay up to 512 KiB for a count read from
+// garbage. A real first value that is larger grows a few times, once.
+const msReserveFirst = 1 << 10
+
 // reserve sizes the empty table for about n members, n being a count from
 // the file: it saves the grows a value would otherwise go through.
 func (s *memberSet) reserve(n uint64) {
+	limit := msReserveMax
+	if !s.warm {
+		limit, s.warm = msReserveFirst, true
+	}
 	want := msStart
-	for uint64(want) < 2*n+2 && want < msReserveMax {
+	for uint64(want) < 2*n+2 && want < limit {
 		want *= 2
 	}
 	if want <= len(s.table) || len(s.ends) > 0 {
