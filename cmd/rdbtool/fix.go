@@ -173,6 +173,21 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 		r := io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data[pos:]))
 		return rdb.NewDecoder(bufio.NewReaderSize(r, 4096), &rdb.DecodeOptions{Deep: true}), int64(len(prefix))
 	}
+	// probeAt tries position p for the resync. It runs at most once per
+	// byte of damage, so it reuses one small buffer (a probe rarely reads
+	// more than a few records' bytes) and the prefix of the current db.
+	probeBuf := bufio.NewReaderSize(nil, 512)
+	var probePrefix []byte
+	probeDB := ^uint64(0)
+	probeAt := func(p int64, db uint64) bool {
+		if db != probeDB {
+			probePrefix = appendRDBLen(append(append([]byte{}, hdr...), rdb.OpSelectDB), db)
+			probeDB = db
+		}
+		probeBuf.Reset(io.MultiReader(bytes.NewReader(probePrefix), bytes.NewReader(data[p:])))
+		dec := rdb.NewDecoder(probeBuf, &rdb.DecodeOptions{Deep: true})
+		return probe(data, p, dec, int64(len(probePrefix)))
+	}
 
 	var db uint64
 	pos := int64(len(hdr))
@@ -266,11 +281,13 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 				what = fe.Context + ": " + what
 			}
 		}
-		if errors.Is(err, rdb.ErrChecksum) {
+		if errors.Is(err, rdb.ErrChecksum) && base+dec.Offset() >= int64(len(data)) {
 			// Every record was intact; the new file gets a correct CRC.
 			res.Problems = append(res.Problems, checkProblem{Offset: off, What: what})
 			break
 		}
+		// An EOF opcode with bytes after it is damage too (random bytes
+		// hold 0xFF often): the scan goes on past it.
 		res.Problems = append(res.Problems, checkProblem{Offset: off, What: what})
 		if cur != nil {
 			res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: base + cur.Offset, Key: append([]byte(nil), cur.Key...), What: what})
@@ -282,10 +299,19 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 			if p%4096 == 0 && ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if !plausibleStart(data[p]) {
+			if data[p] == data[p-1] {
+				// Inside a run of one byte value (a zeroed bitmap, say)
+				// every position decodes the same short records, which
+				// probe refuses; only the run's last bytes can begin a
+				// record that reaches past it.
+				if end := runEnd(data, p); end-p > runTail {
+					p = end - runTail
+				}
+			}
+			if !plausibleStart(data[p]) || !quickPlausible(data, p) {
 				continue
 			}
-			if dec, plen := decodeFrom(p, db); probe(data, p, dec, plen) {
+			if probeAt(p, db) {
 				next = p
 				break
 			}
@@ -317,13 +343,123 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 // plausibleStart says whether b can begin a record: a value type byte or
 // an opcode other than EOF.
 func plausibleStart(b byte) bool {
-	return (b <= 25 && b != 6 && b != 8) || (b >= rdb.OpKeyMeta && b < rdb.OpEOF && b != rdb.OpFunctionPreGA)
+	return (b <= byte(rdb.TypeStreamListpacks4) && b != 6 && b != 8) || (b >= rdb.OpKeyMeta && b < rdb.OpEOF && b != rdb.OpFunctionPreGA)
 }
 
-// probeRecords is how many consecutive complete records (or the end of
-// the file) must follow a resynchronisation point: bytes inside a damaged
-// value often look like one record, rarely like several in a row.
-const probeRecords = 3
+// quickPlausible rejects, without a decoder, most positions whose key
+// record cannot be whole: a probe costs microseconds, and a damaged region
+// of random bytes has a value type byte at one position in ten. The key
+// must be a well-formed string inside data, of at most resyncMaxKey bytes,
+// and so must a string value (or
+// a value that is one encoded blob: ziplist, listpack, intset...), and an
+// element count must not exceed the bytes left. It accepts every real
+// record start, and leaves opcodes to the probe.
+func quickPlausible(data []byte, p int64) bool {
+	t := rdb.Type(data[p])
+	if data[p] >= rdb.OpKeyMeta {
+		return true
+	}
+	q, ok := skipRDBString(data, p+1)
+	if !ok || q-(p+1) > resyncMaxKey {
+		return false
+	}
+	switch t {
+	case rdb.TypeString:
+		q, ok = skipRDBString(data, q)
+		// The next record, or the end of the file.
+		return ok && (q == int64(len(data)) || plausibleStart(data[q]) || data[q] == rdb.OpEOF)
+	case rdb.TypeHashZipmap, rdb.TypeListZiplist, rdb.TypeSetIntset, rdb.TypeZSetZiplist, rdb.TypeHashZiplist,
+		rdb.TypeHashListpack, rdb.TypeZSetListpack, rdb.TypeSetListpack:
+		_, ok = skipRDBString(data, q)
+		return ok
+	case rdb.TypeList, rdb.TypeSet, rdb.TypeZSet, rdb.TypeHash, rdb.TypeZSet2,
+		rdb.TypeListQuicklist, rdb.TypeListQuicklist2:
+		n, q, ok := readRDBLen(data, q)
+		return ok && n <= uint64(int64(len(data))-q)
+	}
+	return q < int64(len(data))
+}
+
+// resyncMaxKey is the longest key (as stored) a resync point may start
+// with. Random bytes often declare keys of megabytes, each costing a probe
+// as much to copy; a real key that long right after damage is lost with
+// the damage instead (the resync takes the next record).
+const resyncMaxKey = 1 << 20
+
+// readRDBLen reads an RDB length at data[p]: its value, the offset after
+// it, and whether it is a plain (not special-encoded) length inside data.
+func readRDBLen(data []byte, p int64) (n uint64, next int64, ok bool) {
+	if p >= int64(len(data)) {
+		return 0, p, false
+	}
+	b := data[p]
+	switch {
+	case b>>6 == 0:
+		return uint64(b & 0x3f), p + 1, true
+	case b>>6 == 1:
+		if p+2 > int64(len(data)) {
+			return 0, p, false
+		}
+		return uint64(b&0x3f)<<8 | uint64(data[p+1]), p + 2, true
+	case b == 0x80:
+		if p+5 > int64(len(data)) {
+			return 0, p, false
+		}
+		return uint64(binary.BigEndian.Uint32(data[p+1:])), p + 5, true
+	case b == 0x81:
+		if p+9 > int64(len(data)) {
+			return 0, p, false
+		}
+		return binary.BigEndian.Uint64(data[p+1:]), p + 9, true
+	}
+	return 0, p, false
+}
+
+// skipRDBString returns the offset after the RDB string at data[p] (raw,
+// integer or LZF encoded) and whether it is well-formed and inside data.
+func skipRDBString(data []byte, p int64) (int64, bool) {
+	if p >= int64(len(data)) {
+		return p, false
+	}
+	if b := data[p]; b>>6 == 3 {
+		var end int64
+		switch b & 0x3f {
+		case 0:
+			end = p + 2
+		case 1:
+			end = p + 3
+		case 2:
+			end = p + 5
+		case 3: // LZF: compressed and plain lengths, then the bytes
+			clen, q, ok := readRDBLen(data, p+1)
+			if !ok {
+				return p, false
+			}
+			if _, q, ok = readRDBLen(data, q); !ok || clen > uint64(int64(len(data))-q) {
+				return p, false
+			}
+			return q + int64(clen), true
+		default:
+			return p, false
+		}
+		return end, end <= int64(len(data))
+	}
+	n, q, ok := readRDBLen(data, p)
+	if !ok || n > uint64(int64(len(data))-q) {
+		return p, false
+	}
+	return q + int64(n), true
+}
+
+// probeRecords is how many consecutive complete key records (or the end
+// of the file) must follow a resynchronisation point: bytes inside a
+// damaged value often look like one record, rarely like several in a row.
+// Other records (AUX, SELECTDB...) do not count, since random bytes make
+// them easily, but may come between, up to probeMaxRecords records in all.
+const (
+	probeRecords    = 3
+	probeMaxRecords = 32
+)
 
 // probe decodes records after the synthetic prefix (plen bytes) of a
 // decoder started at data[pos] and accepts the position when probeRecords
@@ -340,10 +476,17 @@ func probe(data []byte, pos int64, dec *rdb.Decoder, plen int64) bool {
 		return false
 	}
 	var keys [][]byte
-	for i := 0; i < probeRecords; i++ {
+	entries := 0
+	for i := 0; entries < probeRecords; i++ {
+		if i == probeMaxRecords {
+			return false
+		}
 		rec, err := dec.Next()
 		if err != nil {
-			return i > 0 && (err == io.EOF || errors.Is(err, rdb.ErrChecksum))
+			// The end counts only where the file ends: random bytes after
+			// a damaged value hold EOF opcodes too.
+			atEnd := pos+dec.Offset()-plen >= int64(len(data))
+			return i > 0 && atEnd && (err == io.EOF || errors.Is(err, rdb.ErrChecksum))
 		}
 		switch r := rec.(type) {
 		case *rdb.SelectDB:
@@ -361,9 +504,24 @@ func probe(data []byte, pos int64, dec *rdb.Decoder, plen int64) bool {
 			if i == 0 && insideRun(data, pos, pos+dec.Offset()-plen) {
 				return false
 			}
+			entries++
 		}
 	}
 	return true
+}
+
+// runTail is how many of a run's last bytes the resync still tries: more
+// than any record made of one byte value can span (types and length bytes
+// below 26 make records of a few hundred bytes at most).
+const runTail = 4096
+
+// runEnd returns the end of the run of data[p]'s value that holds p.
+func runEnd(data []byte, p int64) int64 {
+	b := data[p]
+	for p < int64(len(data)) && data[p] == b {
+		p++
+	}
+	return p
 }
 
 // insideRun reports whether data[start-1:end] is one byte value repeated.

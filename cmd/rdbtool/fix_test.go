@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +173,94 @@ func TestFixRunInsideValue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQuickPlausibleRealRecords: the resync's cheap filter must accept the
+// start of every key record of every corpus RDB (offsets as the decoder
+// reports them, prefix opcodes included).
+func TestQuickPlausibleRealRecords(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*", "*.rdb"))
+	if len(files) == 0 {
+		t.Fatal("no corpus RDBs")
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // a directory named *.rdb among Redis' assets
+		}
+		dec := rdb.NewDecoder(bytes.NewReader(data), nil)
+		for {
+			rec, err := dec.Next()
+			if err != nil {
+				break
+			}
+			if e, ok := rec.(*rdb.Entry); ok {
+				n++
+				if !plausibleStart(data[e.Offset]) || !quickPlausible(data, e.Offset) {
+					t.Errorf("%s: key %q at offset %d refused", f, e.Key, e.Offset)
+				}
+			}
+		}
+	}
+	if n < 1000 {
+		t.Errorf("only %d key records checked", n)
+	}
+}
+
+// TestFixRandomRegion overwrites a string value with random bytes and
+// damages its length: the resync goes through the noise (which holds EOF
+// opcodes and record-like bytes) to the real keys after it, and keeps no
+// key made of noise.
+func TestFixRandomRegion(t *testing.T) {
+	var buf bytes.Buffer
+	enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 10, NoCompress: true})
+	put := func(key string, v []byte) {
+		ent := &rdb.Entry{Key: []byte(key), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+		if err := enc.WriteEntry(ent, &rdb.String{Data: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noise := make([]byte, 256<<10)
+	r := rand.New(rand.NewPCG(7, 9))
+	for i := range noise {
+		noise[i] = byte(r.Uint32())
+	}
+	put("k1", []byte("v1"))
+	put("big", noise)
+	want := []string{"k1"}
+	for i := range 5 {
+		k := fmt.Sprintf("after%d", i)
+		want = append(want, k)
+		put(k, fmt.Appendf(nil, "x%d", i))
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	at := bytes.Index(data, []byte("\x03big")) + 4 // 0x80 + 32-bit length
+	if data[at] != 0x80 {
+		t.Fatalf("unexpected length encoding % x", data[at:at+5])
+	}
+	binary.BigEndian.PutUint32(data[at+1:], 1<<30)
+	in := filepath.Join(t.TempDir(), "bad.rdb")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fixed := filepath.Join(t.TempDir(), "fixed.rdb")
+	if _, stderr, code := runCLI(t, false, "", "check", "--fix", "-o", fixed, in); code != 0 {
+		t.Fatalf("fix: exit %d: %s", code, stderr)
+	}
+	s := loadFile(t, fixed)
+	var got []string
+	s.Each(func(_ int, key []byte, _ *keyspace.Object) error {
+		got = append(got, string(key))
+		return nil
+	})
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("fixed file holds %q, want %q", got, want)
 	}
 }
