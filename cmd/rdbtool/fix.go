@@ -27,8 +27,9 @@ type salvage struct {
 }
 
 // runFix salvages FILE: it maps the file (resynchronising needs random
-// access; stdin is read into memory), keeps every record that decodes completely and
-// validates, and after damage scans forward for the next plausible record.
+// access; stdin is read into memory), keeps every record that decodes
+// completely and validates, and after damage scans forward for the next
+// plausible record.
 func runFix(ctx context.Context, o *checkOptions) error {
 	if o.inPlace == (o.output != "") {
 		return cli.Usagef("--fix needs exactly one of -o OUT or --in-place")
