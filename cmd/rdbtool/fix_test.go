@@ -106,6 +106,72 @@ func TestFixInPlace(t *testing.T) {
 	}
 }
 
+// damagedBigRDB writes k1, big = value, after0..after4 (RDB 10, no
+// compression), then makes big's length claim lenBytes (its encoding's
+// width: 2 for 14 bits, 5 for 32) as n: past the file, so big is lost and
+// what follows must be found again. It returns the file and the keys a
+// salvage must keep.
+func damagedBigRDB(t *testing.T, value []byte, lenBytes int, n uint32) (string, []string) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 10, NoCompress: true})
+	put := func(key string, v []byte) {
+		ent := &rdb.Entry{Key: []byte(key), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+		if err := enc.WriteEntry(ent, &rdb.String{Data: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("k1", []byte("v1"))
+	put("big", value)
+	want := []string{"k1"}
+	for i := range 5 {
+		want = append(want, fmt.Sprintf("after%d", i))
+		put(want[i+1], fmt.Appendf(nil, "x%d", i))
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	at := bytes.Index(data, []byte("\x03big")) + 4
+	switch lenBytes {
+	case 2:
+		if data[at]>>6 != 1 {
+			t.Fatalf("not a 14-bit length: % x", data[at:at+2])
+		}
+		data[at], data[at+1] = 0x40|byte(n>>8&0x3f), byte(n)
+	case 5:
+		if data[at] != 0x80 {
+			t.Fatalf("not a 32-bit length: % x", data[at:at+5])
+		}
+		binary.BigEndian.PutUint32(data[at+1:], n)
+	}
+	path := filepath.Join(t.TempDir(), "bad.rdb")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, want
+}
+
+// fixKeeps runs check --fix on in and says whether the salvaged file holds
+// exactly the keys want.
+func fixKeeps(t *testing.T, in string, want []string) {
+	t.Helper()
+	fixed := filepath.Join(t.TempDir(), "fixed.rdb")
+	if _, stderr, code := runCLI(t, false, "", "check", "--fix", "-o", fixed, in); code != 0 {
+		t.Fatalf("fix: exit %d: %s", code, stderr)
+	}
+	var got []string
+	loadFile(t, fixed).Each(func(_ int, key []byte, _ *keyspace.Object) error {
+		got = append(got, string(key))
+		return nil
+	})
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
+		t.Errorf("fixed file holds %q, want %q", got, want)
+	}
+}
+
 // TestFixRunInsideValue damages the length of a string made of one byte
 // value repeated (a bitmap of zeros, say). Such a run decodes as a chain of
 // records ("" = "" for zeros, "\x01" lists for ones), so a resync that
@@ -115,36 +181,7 @@ func TestFixInPlace(t *testing.T) {
 func TestFixRunInsideValue(t *testing.T) {
 	for _, fill := range []byte{0, 1} {
 		t.Run(fmt.Sprintf("fill-%d", fill), func(t *testing.T) {
-			var buf bytes.Buffer
-			enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 10, NoCompress: true})
-			put := func(key string, v []byte) {
-				ent := &rdb.Entry{Key: []byte(key), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
-				if err := enc.WriteEntry(ent, &rdb.String{Data: v}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			put("k1", []byte("v1"))
-			put("big", bytes.Repeat([]byte{fill}, 5000))
-			var after []string
-			for i := range 5 {
-				after = append(after, fmt.Sprintf("after%d", i))
-				put(after[i], fmt.Appendf(nil, "x%d", i))
-			}
-			if err := enc.Close(); err != nil {
-				t.Fatal(err)
-			}
-			data := buf.Bytes()
-			at := bytes.Index(data, []byte("\x03big")) + 4 // the 14-bit length 5000
-			if data[at] != 0x40|5000>>8 {
-				t.Fatalf("unexpected length encoding % x", data[at:at+2])
-			}
-			data[at], data[at+1] = 0x7f, 0xff // 16383: past the end of the file
-			dir := t.TempDir()
-			in := filepath.Join(dir, "bad.rdb")
-			if err := os.WriteFile(in, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-
+			in, want := damagedBigRDB(t, bytes.Repeat([]byte{fill}, 5000), 2, 16383)
 			out, _, code := runCLI(t, false, "", "check", in)
 			if code != 3 {
 				t.Fatalf("check: exit %d, want 3", code)
@@ -152,26 +189,7 @@ func TestFixRunInsideValue(t *testing.T) {
 			if n := strings.Count(out, "[lost] key"); n != 1 || !strings.Contains(out, "[lost] key 'big'") {
 				t.Errorf("check reports %d lost keys, want only 'big':\n%s", n, out)
 			}
-
-			fixed := filepath.Join(dir, "fixed.rdb")
-			if _, stderr, code := runCLI(t, false, "", "check", "--fix", "-o", fixed, in); code != 0 {
-				t.Fatalf("fix: exit %d: %s", code, stderr)
-			}
-			s := loadFile(t, fixed)
-			want := append([]string{"k1"}, after...)
-			if s.Len() != len(want) {
-				var got []string
-				s.Each(func(_ int, key []byte, _ *keyspace.Object) error {
-					got = append(got, fmt.Sprintf("%q", key))
-					return nil
-				})
-				t.Errorf("fixed file holds %v, want %q", got, want)
-			}
-			for _, k := range want {
-				if s.DBs[0].Keys[k] == nil {
-					t.Errorf("key %q lost", k)
-				}
-			}
+			fixKeeps(t, in, want)
 		})
 	}
 }
@@ -214,53 +232,11 @@ func TestQuickPlausibleRealRecords(t *testing.T) {
 // opcodes and record-like bytes) to the real keys after it, and keeps no
 // key made of noise.
 func TestFixRandomRegion(t *testing.T) {
-	var buf bytes.Buffer
-	enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 10, NoCompress: true})
-	put := func(key string, v []byte) {
-		ent := &rdb.Entry{Key: []byte(key), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
-		if err := enc.WriteEntry(ent, &rdb.String{Data: v}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	noise := make([]byte, 256<<10)
 	r := rand.New(rand.NewPCG(7, 9))
 	for i := range noise {
 		noise[i] = byte(r.Uint32())
 	}
-	put("k1", []byte("v1"))
-	put("big", noise)
-	want := []string{"k1"}
-	for i := range 5 {
-		k := fmt.Sprintf("after%d", i)
-		want = append(want, k)
-		put(k, fmt.Appendf(nil, "x%d", i))
-	}
-	if err := enc.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	at := bytes.Index(data, []byte("\x03big")) + 4 // 0x80 + 32-bit length
-	if data[at] != 0x80 {
-		t.Fatalf("unexpected length encoding % x", data[at:at+5])
-	}
-	binary.BigEndian.PutUint32(data[at+1:], 1<<30)
-	in := filepath.Join(t.TempDir(), "bad.rdb")
-	if err := os.WriteFile(in, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fixed := filepath.Join(t.TempDir(), "fixed.rdb")
-	if _, stderr, code := runCLI(t, false, "", "check", "--fix", "-o", fixed, in); code != 0 {
-		t.Fatalf("fix: exit %d: %s", code, stderr)
-	}
-	s := loadFile(t, fixed)
-	var got []string
-	s.Each(func(_ int, key []byte, _ *keyspace.Object) error {
-		got = append(got, string(key))
-		return nil
-	})
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("fixed file holds %q, want %q", got, want)
-	}
+	in, want := damagedBigRDB(t, noise, 5, 1<<30)
+	fixKeeps(t, in, want)
 }
