@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,16 +42,13 @@ func shownPath(path string) string {
 func readsPipedInput(env *cli.Env, g *cli.Globals, c *cobra.Command, modifying ...string) *cobra.Command {
 	run := c.RunE
 	c.RunE = func(cmd *cobra.Command, args []string) (err error) {
+		if i := slices.Index(args, "-"); i >= 0 && slices.Contains(args[i+1:], "-") {
+			return cli.Usagef("standard input (-) can be given once")
+		}
 		args = append([]string(nil), args...)
-		stdin := 0
 		for i, arg := range args {
 			if !isPipe(arg) {
 				continue
-			}
-			if arg == "-" {
-				if stdin++; stdin > 1 {
-					return cli.Usagef("standard input (-) can be given once")
-				}
 			}
 			for _, flag := range modifying {
 				if cmd.Flags().Changed(flag) {
