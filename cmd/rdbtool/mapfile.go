@@ -35,5 +35,5 @@ func readAll(f *os.File) (*mapping, error) {
 // dropEvery how much it gives back at once (variables for tests).
 var (
 	dropBehind = 1 << 20
-	dropEvery  = 64 << 20
+	dropEvery  = 8 << 20
 )
