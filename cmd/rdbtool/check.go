@@ -530,9 +530,7 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 	if st, err := os.Stat(o.file); o.file != "-" && err == nil && st.Mode().IsRegular() {
 		if f, err := os.Open(o.file); err == nil {
 			defer f.Close()
-			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-				ra = f
-			}
+			ra = f
 		}
 	}
 	// The decoder reads ahead itself; in's bufio.Reader would only be

@@ -78,9 +78,7 @@ func runDigest(ctx context.Context, o *digestOptions) error {
 	if st, err := os.Stat(o.file); o.file != "-" && err == nil && st.Mode().IsRegular() {
 		if f, err := os.Open(o.file); err == nil {
 			defer f.Close()
-			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-				opt.ReaderAt = f
-			}
+			opt.ReaderAt = f
 		}
 	}
 	if o.PerKey {

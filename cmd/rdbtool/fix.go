@@ -166,29 +166,22 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 	seen := map[uint64]map[uint64]struct{}{}
 	libs := map[string]bool{}
 
-	// decodeFrom returns a decoder reading data[pos:] as if it followed the
-	// header and a SELECTDB db, and the size of that synthetic prefix.
-	decodeFrom := func(pos int64, db uint64) (*rdb.Decoder, int64) {
-		prefix := append(append([]byte{}, hdr...), rdb.OpSelectDB)
-		prefix = appendRDBLen(prefix, db)
-		r := io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data[pos:]))
-		return rdb.NewDecoder(bufio.NewReaderSize(r, 4096), &rdb.DecodeOptions{Deep: true}), int64(len(prefix))
-	}
-	// probeAt tries position p for the resync. It runs at most once per
-	// byte of damage, so it reuses one small buffer (a probe rarely reads
-	// more than a few records' bytes) and the prefix of the current db.
-	probeBuf := bufio.NewReaderSize(nil, 512)
-	var probePrefix []byte
-	probeDB := ^uint64(0)
-	probeAt := func(p int64, db uint64) bool {
-		if db != probeDB {
-			probePrefix = appendRDBLen(append(append([]byte{}, hdr...), rdb.OpSelectDB), db)
-			probeDB = db
+	// decodeFrom returns a decoder reading data[pos:] through br as if it
+	// followed the header and a SELECTDB db, and the size of that
+	// synthetic prefix. The resync probes once per byte of damage, all
+	// through one small reused buffer (a probe rarely reads more than a few
+	// records' bytes); the prefix is rebuilt only when the db changes.
+	var prefix []byte
+	prefixDB := ^uint64(0)
+	decodeFrom := func(br *bufio.Reader, pos int64, db uint64) (*rdb.Decoder, int64) {
+		if db != prefixDB {
+			prefix = appendRDBLen(append(append([]byte{}, hdr...), rdb.OpSelectDB), db)
+			prefixDB = db
 		}
-		probeBuf.Reset(io.MultiReader(bytes.NewReader(probePrefix), bytes.NewReader(data[p:])))
-		dec := rdb.NewDecoder(probeBuf, &rdb.DecodeOptions{Deep: true})
-		return probe(data, p, dec, int64(len(probePrefix)))
+		br.Reset(io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data[pos:])))
+		return rdb.NewDecoder(br, &rdb.DecodeOptions{Deep: true}), int64(len(prefix))
 	}
+	probeBuf := bufio.NewReaderSize(nil, 512)
 
 	var db uint64
 	pos := int64(len(hdr))
@@ -296,23 +289,25 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 		// Resynchronise: the next position after pos where a complete,
 		// valid record starts and is followed by a plausible record.
 		next := int64(-1)
+		runSeen := int64(0) // runs before this offset are measured
 		for p := pos + 1; p < int64(len(data)); p++ {
 			if p%4096 == 0 && ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if data[p] == data[p-1] {
+			if data[p] == data[p-1] && p >= runSeen {
 				// Inside a run of one byte value (a zeroed bitmap, say)
 				// every position decodes the same short records, which
 				// probe refuses; only the run's last bytes can begin a
 				// record that reaches past it.
-				if end := runEnd(data, p); end-p > runTail {
-					p = end - runTail
+				runSeen = runEnd(data, p)
+				if runSeen-p > runTail {
+					p = runSeen - runTail
 				}
 			}
-			if !plausibleStart(data[p]) || !quickPlausible(data, p) {
+			if !quickPlausible(data, p) {
 				continue
 			}
-			if probeAt(p, db) {
+			if dec, plen := decodeFrom(probeBuf, p, db); probe(data, p, dec, plen) {
 				next = p
 				break
 			}
@@ -325,7 +320,7 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 		}
 		res.Dropped = append(res.Dropped, [2]int64{pos, next})
 		var plen int64
-		dec, plen = decodeFrom(next, db)
+		dec, plen = decodeFrom(bufio.NewReaderSize(nil, 4096), next, db)
 		// Consume the synthetic prefix (SELECTDB) so offsets line up.
 		if _, err := dec.Next(); err != nil {
 			return nil, err
@@ -347,15 +342,18 @@ func plausibleStart(b byte) bool {
 	return (b <= byte(rdb.TypeStreamListpacks4) && b != 6 && b != 8) || (b >= rdb.OpKeyMeta && b < rdb.OpEOF && b != rdb.OpFunctionPreGA)
 }
 
-// quickPlausible rejects, without a decoder, most positions whose key
-// record cannot be whole: a probe costs microseconds, and a damaged region
-// of random bytes has a value type byte at one position in ten. The key
-// must be a well-formed string inside data, of at most resyncMaxKey bytes,
-// and so must a string value (or
-// a value that is one encoded blob: ziplist, listpack, intset...), and an
-// element count must not exceed the bytes left. It accepts every real
-// record start, and leaves opcodes to the probe.
+// quickPlausible rejects, without a decoder, most positions that cannot
+// begin a whole record: a probe costs microseconds, and a damaged region of
+// random bytes has a value type byte at one position in ten. The byte must
+// pass plausibleStart; for a key record the key must be a well-formed
+// string inside data of at most resyncMaxKey bytes, and so must a string
+// value (or a value that is one encoded blob: ziplist, listpack, intset...),
+// and an element count must not exceed the bytes left. It accepts every
+// real record start, and leaves opcodes to the probe.
 func quickPlausible(data []byte, p int64) bool {
+	if !plausibleStart(data[p]) {
+		return false
+	}
 	t := rdb.Type(data[p])
 	if data[p] >= rdb.OpKeyMeta {
 		return true
