@@ -7,6 +7,25 @@ import (
 	"testing"
 )
 
+// eachEntry runs d to the end of its file and calls fn with every key
+// record, failing b on any error.
+func eachEntry(b *testing.B, d *Decoder, fn func(*Entry) error) {
+	for {
+		rec, err := d.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if e, ok := rec.(*Entry); ok {
+			if err := fn(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 func benchDecode(b *testing.B, file string, values, deep bool) {
 	data, err := os.ReadFile(decCorpusDir + "/" + file)
 	if err != nil {
@@ -17,20 +36,13 @@ func benchDecode(b *testing.B, file string, values, deep bool) {
 	opt := &DecodeOptions{Deep: deep}
 	for b.Loop() {
 		d := NewDecoder(bytes.NewReader(data), opt)
-		for {
-			rec, err := d.Next()
-			if err == io.EOF {
-				break
+		eachEntry(b, d, func(*Entry) error {
+			if !values {
+				return nil
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, ok := rec.(*Entry); ok && values {
-				if _, err := d.Value(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
+			_, err := d.Value()
+			return err
+		})
 	}
 }
 
@@ -83,26 +95,13 @@ func benchCheckFile(b *testing.B, stream bool) {
 			r = struct{ io.Reader }{r}
 		}
 		d := NewDecoder(r, opt)
-		for {
-			rec, err := d.Next()
-			if err == io.EOF {
-				break
+		eachEntry(b, d, func(e *Entry) error {
+			if e.Kind == KindStream || e.Kind == KindModule {
+				_, err := d.Value()
+				return err
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if e, ok := rec.(*Entry); ok {
-				switch e.Kind {
-				case KindStream, KindModule:
-					_, err = d.Value()
-				default:
-					err = d.Elements(count)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
+			return d.Elements(count)
+		})
 	}
 }
 
@@ -149,40 +148,26 @@ func BenchmarkKeepElements(b *testing.B) {
 			var w BlobWalker
 			for b.Loop() {
 				d := NewDecoder(bytes.NewReader(data), &DecodeOptions{ReuseEntry: true})
-				for {
-					rec, err := d.Next()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					e, ok := rec.(*Entry)
-					if !ok {
-						continue
-					}
+				eachEntry(b, d, func(e *Entry) error {
 					kept = kept[:0]
 					switch {
 					case e.Kind == KindStream || e.Kind == KindModule:
-						_, err = d.Value()
+						_, err := d.Value()
+						return err
 					case way == "ElementsCopy":
-						err = d.Elements(keepCopy)
+						return d.Elements(keepCopy)
 					case way == "ElementsIn":
-						err = d.ElementsIn(alloc, keep)
-					default:
-						var took bool
-						if took, err = d.Defer(alloc, &blob); err == nil {
-							if took {
-								err = w.Walk(&blob, e.Key, alloc, keep)
-							} else {
-								err = d.ElementsIn(alloc, keep)
-							}
-						}
+						return d.ElementsIn(alloc, keep)
 					}
-					if err != nil {
-						b.Fatal(err)
+					took, err := d.Defer(alloc, &blob)
+					switch {
+					case err != nil:
+						return err
+					case took:
+						return w.Walk(&blob, e.Key, alloc, keep)
 					}
-				}
+					return d.ElementsIn(alloc, keep)
+				})
 			}
 		})
 	}
