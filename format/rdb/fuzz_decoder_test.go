@@ -15,7 +15,8 @@ import (
 // *FormatError at an offset inside the input, and that shallow, deep and
 // skipping decodes agree: what Deep accepts, shallow decoding accepts with
 // the same values, that ElementsIn and Defer agree with Elements, and that
-// skipping every value reaches the same end.
+// skipping every value reaches the same end, and that values framed by
+// SkipValue and decoded by a ValueDecoder give what the Decoder gives.
 func FuzzDecoder(f *testing.F) {
 	filepath.WalkDir(decCorpusDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() || !strings.HasSuffix(path, ".rdb") {
@@ -77,8 +78,18 @@ func FuzzDecoder(f *testing.F) {
 				break
 			}
 		}
+		seq := decodeTranscript(data, opt.Limits, nil, false, 0)
+		for _, cut := range []int{0, 5, len(data)} {
+			if got := decodeTranscript(data, opt.Limits, fuzzVD, true, cut); got != seq {
+				t.Fatalf("split decoding (cut %d) differs\nsequential:\n%s\nsplit:\n%s", cut, tail(seq), tail(got))
+			}
+		}
 	})
 }
+
+// fuzzVD is the fuzz target's ValueDecoder, with its limits: one per
+// process (a fuzz worker runs one input at a time).
+var fuzzVD = NewValueDecoder(&DecodeOptions{Limits: Limits{MaxStringLen: 1 << 20, MaxElements: 1 << 16}, Deep: true})
 
 func checkFuzzErr(t *testing.T, err error, n int) {
 	t.Helper()

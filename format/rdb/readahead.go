@@ -24,7 +24,10 @@ import (
 //     parses earlier chunks. The reader is then called only from that
 //     goroutine, one call at a time, never from the caller's: wrappers
 //     that count bytes for progress must make the count safe to read
-//     from another goroutine (internal/cli.CountingReader is atomic).
+//     from another goroutine (internal/cli.CountingReader is atomic);
+//   - fixed: the caller's memory (a ValueDecoder's data), never written
+//     to; once it is used up, reading goes on from rd, if any, into a
+//     buffer of the source's own (no checksum: a ValueDecoder has none).
 //
 // The CRC-64 is kept in bulk: crc covers every consumed byte before
 // buf[crcAt], and buf[crcAt:r] is added at each refill and at the footer,
@@ -50,6 +53,9 @@ type source struct {
 	paused bool
 	// ra was stopped (footer, sticky error, Close): nothing is read again.
 	stopped bool
+
+	fixed bool   // buf is the caller's memory (see above)
+	own   []byte // the buffer rd is read into after fixed memory
 }
 
 // maxEmptyReads is how many (0, nil) reads in a row give io.ErrNoProgress,
@@ -73,6 +79,16 @@ func (s *source) fill() error {
 		return s.nextChunk()
 	case s.stopped:
 		return errClosed // not reached: the decoder's error is sticky by then
+	case s.fixed:
+		if s.rd == nil {
+			return io.EOF
+		}
+		s.fixed = false
+		if s.own == nil {
+			s.own = make([]byte, readerSize)
+		}
+		s.buf, s.r, s.w, s.crcAt = s.own, 0, 0, 0
+		return s.read()
 	case s.bio != nil:
 		s.crc = s.crcNow()
 		s.bio.Discard(s.r) // cannot fail: r <= Buffered
