@@ -262,12 +262,15 @@ func (w *dupWorker) duplicate(d *keyspace.Duplicate) error {
 // error only for I/O failures and interruption; problems with the data go
 // into the report. ra, if not nil, reads the same file at random offsets.
 func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cli.Progress, size int64) (*checkReport, error) {
-	rep := &checkReport{Counts: map[string]int64{}, Checksum: "unchecked", Size: size}
+	c := &checker{rep: &checkReport{Counts: map[string]int64{}, Checksum: "unchecked", Size: size}, now: now, ra: ra,
+		libs: map[string]bool{}}
+	rep := c.rep
 	// ReuseEntry: one *Entry and key buffer for all keys (check keeps
-	// only copies of what it reports).
-	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, ConcurrentCRC: true, Warn: func(err error) {
-		rep.Warnings = append(rep.Warnings, err.Error())
-	}})
+	// only copies of what it reports). Warnings go through c.warn: the
+	// split check queues them in file order with the records.
+	c.warn = func(err error) { rep.Warnings = append(rep.Warnings, err.Error()) }
+	dec := rdb.NewDecoder(r, &rdb.DecodeOptions{Deep: true, ReuseEntry: true, ConcurrentCRC: true,
+		Warn: func(err error) { c.warn(err) }})
 	defer dec.Close() // stops the read-ahead goroutine on an early return
 	// Duplicate keys make Redis refuse the file. The key set has a memory
 	// budget; past it, duplicates are found at the end (Deferred) and
@@ -278,137 +281,196 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	// in batches of dupJobKeys: hashing, the table's cache misses and the
 	// spill writes overlap with decoding. 1 GB strings.rdb, perf stat -r 3:
 	// the same CPU (3.1 vs 3.4-3.6 s), half the wall time at load 13.
-	var rr *keyspace.RDBKeyReader
 	w := &dupWorker{}
+	c.w = w
 	// Finish runs after the decoding, on the critical path, with the other
 	// goroutines idle: it tests the spilled partitions on every core.
 	opt := &keyspace.KeySetOptions{MemoryBudget: checkKeySetBudget, Duplicate: w.duplicate, FinishWorkers: runtime.GOMAXPROCS(0)}
 	if ra != nil {
 		// rr is set at the first key, when the AUX fields that decide
 		// the flavour have been read and before any key is sent.
-		opt.KeyAt = func(off int64, buf []byte) ([]byte, error) { return rr.KeyAt(off, buf) }
-		w.entryAt = func(off int64) (*rdb.Entry, error) { return rr.EntryAt(off) }
+		opt.KeyAt = func(off int64, buf []byte) ([]byte, error) { return c.rr.KeyAt(off, buf) }
+		w.entryAt = func(off int64) (*rdb.Entry, error) { return c.rr.EntryAt(off) }
 	}
 	w.start(keyspace.NewKeySet(opt))
 	defer w.stop()
-	job := <-w.free
-	// sync sends the keys batched so far with op and waits for the
-	// worker; its problems then join the report, in file order.
-	sync := func(op dupOp, arg uint64) error {
-		job.op, job.arg = op, arg
-		w.jobs <- job
-		err := <-w.done
-		rep.Problems = append(rep.Problems, w.probs...)
-		w.probs = nil
-		job = <-w.free
-		return err
-	}
-	// finish runs the rest of the duplicate test and merges what it found
-	// into the problems, which stay in file order.
-	finish := func() (*checkReport, error) {
-		if err := sync(dupFinish, 0); err != nil {
-			return nil, err
-		}
-		if deferred := w.deferred; len(deferred) > 0 {
-			probs := make([]checkProblem, 0, len(rep.Problems)+len(deferred))
-			for _, pr := range rep.Problems {
-				for len(deferred) > 0 && deferred[0].Offset < pr.Offset {
-					probs, deferred = append(probs, deferred[0]), deferred[1:]
-				}
-				probs = append(probs, pr)
-			}
-			rep.Problems = append(probs, deferred...)
-		}
-		return rep, nil
-	}
-	// Per type/encoding counts, folded into rep.Counts at the end (a string
-	// concatenation and map update per key were a visible cost).
-	var counts [8][256]int64
-	defer func() {
-		for k := range counts {
-			for e, n := range counts[k] {
-				if n > 0 {
-					rep.Counts[rdb.Kind(k).String()+"/"+rdb.Encoding(e).String()] += n
-				}
-			}
-		}
-	}()
-	// One callback for all keys (a closure per key cost an allocation).
-	libs := map[string]bool{}
-	var cur *rdb.Entry
-	fail := func(err error) error {
-		// Keys queued for the duplicate test come first.
-		if err := sync(dupFlush, 0); err != nil {
-			return err
-		}
-		pr := checkProblem{Offset: dec.Offset(), What: err.Error()}
-		var fe *rdb.FormatError
-		if errors.As(err, &fe) {
-			pr.Offset = fe.Offset
-			pr.Key = fe.Key
-			pr.What = fe.Err.Error()
-			if fe.Context != "" {
-				pr.What = fe.Context + ": " + pr.What
-			}
-		}
-		if cur != nil {
-			if pr.Key == nil {
-				pr.Key = bytes.Clone(cur.Key) // cur is reused by the decoder
-			}
-			pr.Type = strconv.Itoa(int(cur.Type)) + " (" + typeLabel(cur.Type) + ")"
-		}
-		if errors.Is(err, rdb.ErrChecksum) {
-			rep.Checksum = "mismatch"
-			rep.StoredCRC, rep.ComputedCRC = dec.Checksum()
-		}
-		rep.Problems = append(rep.Problems, pr)
-		return nil
-	}
+	c.job = <-w.free
 	v, err := dec.Version()
 	if err != nil {
 		if isIOError(err) {
 			return nil, err
 		}
-		if err := fail(err); err != nil {
+		if err := c.fail(err, dec.Offset(), nil); err != nil {
 			return nil, err
 		}
-		return finish()
+		return c.finish()
 	}
 	rep.Version = v
-	for n := 0; ; n++ {
-		if n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			p.Update(dec.Offset(), size)
+	var end error // how decoding ended: io.EOF at the footer
+	var endOff int64
+	if ra != nil && runtime.GOMAXPROCS(0) > 1 && splitCheck {
+		end, endOff, err = c.runSplit(ctx, dec, p, size)
+	} else {
+		end, endOff, err = c.runSequential(ctx, dec, p, size)
+	}
+	switch {
+	case err != nil:
+		return nil, err
+	case end == nil: // a value's problem stopped the check
+		return c.finish()
+	case end != io.EOF:
+		if isIOError(end) || end == ctx.Err() {
+			return nil, end
 		}
-		cur = nil
-		rec, err := dec.Next()
-		if _, ok := rec.(*rdb.Entry); !ok && err == nil {
-			if err := sync(dupFlush, 0); err != nil {
-				return nil, err
+		if errors.Is(end, rdb.ErrChecksum) {
+			rep.Checksum = "mismatch"
+			rep.StoredCRC, rep.ComputedCRC = dec.Checksum()
+		}
+		if err := c.fail(end, endOff, nil); err != nil {
+			return nil, err
+		}
+		return c.finish()
+	}
+	if _, err := c.finish(); err != nil {
+		return nil, err
+	}
+	rep.Size = dec.Offset()
+	stored, computed := dec.Checksum()
+	rep.StoredCRC, rep.ComputedCRC = stored, computed
+	switch {
+	case rep.Version < 5:
+		rep.Checksum = "none"
+	case stored == 0:
+		rep.Checksum = "disabled"
+	default:
+		rep.Checksum = "ok"
+	}
+	return rep, nil
+}
+
+// splitCheck turns the split check off in tests that compare it with the
+// sequential one.
+var splitCheck = true
+
+// checker is check's state between records, which it handles in file
+// order whether their values were validated on the same goroutine
+// (runSequential) or on others (runSplit).
+type checker struct {
+	rep  *checkReport
+	now  int64
+	ra   io.ReaderAt
+	rr   *keyspace.RDBKeyReader // set at the first key when ra is
+	w    *dupWorker
+	job  *dupJob
+	libs map[string]bool
+	warn func(error)
+	// Per type/encoding counts, folded into rep.Counts by finish (a
+	// string concatenation and map update per key were a visible cost).
+	counts [8][256]int64
+}
+
+// checkRecord is one record and, for a key, what validating its value
+// gave.
+type checkRecord struct {
+	rec  rdb.Record // a record other than a key; nil for a key
+	warn error      // a decoder warning, in place of a record
+	off  int64      // the decoder's offset after the record
+	e    rdb.Entry  // the key
+	// the value: elements, hash fields with a TTL, and the error that
+	// stopped its validation with the offset reached
+	n, subExp int
+	err       error
+	errOff    int64
+}
+
+// sync sends the keys batched so far with op and waits for the duplicate
+// test; its problems then join the report, in file order.
+func (c *checker) sync(op dupOp, arg uint64) error {
+	c.job.op, c.job.arg = op, arg
+	c.w.jobs <- c.job
+	err := <-c.w.done
+	c.rep.Problems = append(c.rep.Problems, c.w.probs...)
+	c.w.probs = nil
+	c.job = <-c.w.free
+	return err
+}
+
+// finish runs the rest of the duplicate test and merges what it found into
+// the problems, which stay in file order, and folds the counts.
+func (c *checker) finish() (*checkReport, error) {
+	rep := c.rep
+	for k := range c.counts {
+		for e, n := range c.counts[k] {
+			if n > 0 {
+				rep.Counts[rdb.Kind(k).String()+"/"+rdb.Encoding(e).String()] += n
 			}
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if isIOError(err) {
-				return nil, err
+		c.counts[k] = [256]int64{}
+	}
+	if err := c.sync(dupFinish, 0); err != nil {
+		return nil, err
+	}
+	if deferred := c.w.deferred; len(deferred) > 0 {
+		probs := make([]checkProblem, 0, len(rep.Problems)+len(deferred))
+		for _, pr := range rep.Problems {
+			for len(deferred) > 0 && deferred[0].Offset < pr.Offset {
+				probs, deferred = append(probs, deferred[0]), deferred[1:]
 			}
-			if err := fail(err); err != nil {
-				return nil, err
-			}
-			return finish()
+			probs = append(probs, pr)
 		}
-		off := dec.Offset()
-		switch rec := rec.(type) {
+		rep.Problems = append(probs, deferred...)
+	}
+	return rep, nil
+}
+
+// fail records the problem that stopped the check: err, found at offset
+// off (unless err says where), while reading key cur (nil: between keys).
+func (c *checker) fail(err error, off int64, cur *rdb.Entry) error {
+	// Keys queued for the duplicate test come first.
+	if err := c.sync(dupFlush, 0); err != nil {
+		return err
+	}
+	pr := checkProblem{Offset: off, What: err.Error()}
+	var fe *rdb.FormatError
+	if errors.As(err, &fe) {
+		pr.Offset = fe.Offset
+		pr.Key = fe.Key
+		pr.What = fe.Err.Error()
+		if fe.Context != "" {
+			pr.What = fe.Context + ": " + pr.What
+		}
+	}
+	if cur != nil {
+		if pr.Key == nil {
+			pr.Key = bytes.Clone(cur.Key) // cur is reused by the decoder
+		}
+		pr.Type = strconv.Itoa(int(cur.Type)) + " (" + typeLabel(cur.Type) + ")"
+	}
+	c.rep.Problems = append(c.rep.Problems, pr)
+	return nil
+}
+
+// record handles one record in file order. It reports stop when the
+// record's value was damaged (the problem is in the report) and an error
+// for an I/O failure.
+func (c *checker) record(it *checkRecord, fl rdb.Flavour) (stop bool, err error) {
+	rep := c.rep
+	if it.warn != nil {
+		rep.Warnings = append(rep.Warnings, it.warn.Error())
+		return false, nil
+	}
+	if it.rec != nil {
+		if err := c.sync(dupFlush, 0); err != nil {
+			return false, err
+		}
+		off := it.off
+		switch rec := it.rec.(type) {
 		case *rdb.Aux:
 			rep.Aux = append(rep.Aux, rec)
 			rep.lines = append(rep.lines, fmt.Sprintf("[offset %d] AUX FIELD %s = '%s'", off, cli.PrintableBytes(rec.Key), cli.PrintableBytes(rec.Value)))
 		case *rdb.ResizeDB:
-			if err := sync(dupReserve, rec.DBSize); err != nil {
-				return nil, err
+			if err := c.sync(dupReserve, rec.DBSize); err != nil {
+				return false, err
 			}
 		case *rdb.SelectDB:
 			rep.DBs = append(rep.DBs, rec.DB)
@@ -426,81 +488,108 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 			switch {
 			case err != nil:
 				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, What: "function library: " + err.Error()})
-			case libs[name]:
+			case c.libs[name]:
 				rep.Problems = append(rep.Problems, checkProblem{Offset: rec.Offset, What: "duplicate function library " + strconv.Quote(name)})
 			}
-			libs[name] = true
-		case *rdb.Entry:
-			cur = rec
-			rep.Keys++
-			if rec.ExpireAtMs != rdb.NoExpire {
-				rep.Expires++
-				if rec.ExpireAtMs < now {
-					rep.AlreadyExpired++
-				}
-			}
-			// Collections are streamed element by element (the decoder
-			// validates them the same way as when it builds a Value), so
-			// checking allocates nothing per element.
-			var err error
-			switch rec.Kind {
-			case rdb.KindStream, rdb.KindModule:
-				_, err = dec.Value()
-			default:
-				var elems, subExp int
-				elems, subExp, err = dec.CountElements()
-				if rec.Kind == rdb.KindHash {
-					rep.SubExpires += int64(subExp)
-				}
-				if err == nil && elems == 0 && rec.Kind != rdb.KindString {
-					rep.Warnings = append(rep.Warnings, fmt.Sprintf("offset %d: key %s: empty %s (Redis skips it on load)",
-						rec.Offset, strconv.Quote(string(rec.Key)), rec.Kind))
-				}
-			}
-			if err != nil {
-				if isIOError(err) {
-					return nil, err
-				}
-				if err := fail(err); err != nil {
-					return nil, err
-				}
-				return finish()
-			}
-			if int(rec.Kind) < len(counts) {
-				counts[rec.Kind][rec.Encoding]++
-			} else {
-				rep.Counts[rec.Kind.String()+"/"+rec.Encoding.String()]++
-			}
-			if rr == nil && ra != nil {
-				fl, _ := dec.Flavour()
-				rr = keyspace.NewRDBKeyReader(ra, fl)
-			}
-			i := job.n
-			job.db[i], job.off[i], job.typ[i] = rec.DB, rec.Offset, rec.Type
-			job.keys = append(job.keys, rec.Key...)
-			job.end[i] = len(job.keys)
-			if job.n++; job.n == dupJobKeys || len(job.keys) >= 1<<20 {
-				// Errors stay in the worker until the next sync.
-				w.jobs <- job
-				job = <-w.free
-			}
+			c.libs[name] = true
+		}
+		return false, nil
+	}
+	e := &it.e
+	rep.Keys++
+	if e.ExpireAtMs != rdb.NoExpire {
+		rep.Expires++
+		if e.ExpireAtMs < c.now {
+			rep.AlreadyExpired++
 		}
 	}
-	if _, err := finish(); err != nil {
-		return nil, err
+	if e.Kind == rdb.KindHash {
+		rep.SubExpires += int64(it.subExp) // those read before an error too
 	}
-	rep.Size = dec.Offset()
-	stored, computed := dec.Checksum()
-	rep.StoredCRC, rep.ComputedCRC = stored, computed
-	switch {
-	case rep.Version < 5:
-		rep.Checksum = "none"
-	case stored == 0:
-		rep.Checksum = "disabled"
+	if it.err != nil {
+		if isIOError(it.err) {
+			return false, it.err
+		}
+		return true, c.fail(it.err, it.errOff, e)
+	}
+	if it.n == 0 && e.Kind != rdb.KindString && e.Kind != rdb.KindStream && e.Kind != rdb.KindModule {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("offset %d: key %s: empty %s (Redis skips it on load)",
+			e.Offset, strconv.Quote(string(e.Key)), e.Kind))
+	}
+	if int(e.Kind) < len(c.counts) {
+		c.counts[e.Kind][e.Encoding]++
+	} else {
+		rep.Counts[e.Kind.String()+"/"+e.Encoding.String()]++
+	}
+	if c.rr == nil && c.ra != nil {
+		c.rr = keyspace.NewRDBKeyReader(c.ra, fl)
+	}
+	job := c.job
+	i := job.n
+	job.db[i], job.off[i], job.typ[i] = e.DB, e.Offset, e.Type
+	job.keys = append(job.keys, e.Key...)
+	job.end[i] = len(job.keys)
+	if job.n++; job.n == dupJobKeys || len(job.keys) >= 1<<20 {
+		// Errors stay in the worker until the next sync.
+		c.w.jobs <- job
+		c.job = <-c.w.free
+	}
+	return false, nil
+}
+
+// valueSource is what validates a key's value: the Decoder itself, or a
+// ValueDecoder.
+type valueSource interface {
+	CountElements() (n, withTTL int, err error)
+	Value() (rdb.Value, error)
+	Offset() int64
+}
+
+// checkValue validates the value of it.e from src. Collections are
+// streamed element by element (the decoder validates them the same way
+// as when it builds a Value), so checking allocates nothing per element.
+func checkValue(it *checkRecord, src valueSource) {
+	var err error
+	switch it.e.Kind {
+	case rdb.KindStream, rdb.KindModule:
+		_, err = src.Value()
+		it.n = 1
 	default:
-		rep.Checksum = "ok"
+		it.n, it.subExp, err = src.CountElements()
 	}
-	return rep, nil
+	if err != nil {
+		it.err, it.errOff = err, src.Offset()
+	}
+}
+
+// runSequential reads and validates every record on this goroutine. It
+// returns how decoding ended (io.EOF at the footer; nil when a value's
+// problem stopped it) and where.
+func (c *checker) runSequential(ctx context.Context, dec *rdb.Decoder, p cli.Progress, size int64) (error, int64, error) {
+	var it checkRecord
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, err
+			}
+			p.Update(dec.Offset(), size)
+		}
+		rec, err := dec.Next()
+		if err != nil {
+			return err, dec.Offset(), nil
+		}
+		it = checkRecord{off: dec.Offset()}
+		if e, ok := rec.(*rdb.Entry); ok {
+			it.e = *e
+			checkValue(&it, dec)
+		} else {
+			it.rec = rec
+		}
+		fl, _ := dec.Flavour()
+		if stop, err := c.record(&it, fl); err != nil || stop {
+			return nil, 0, err
+		}
+	}
 }
 
 // isIOError tells operational read failures (exit 1) from bad data.
