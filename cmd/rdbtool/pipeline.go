@@ -173,6 +173,9 @@ type pipeDecoder struct {
 	addStrFn, addElemFn, addZMemberFn, addFieldFn func(*rdb.Element) error
 	allocFn                                       func(int) []byte
 	str                                           []byte
+	// inline: the formatting stage is the slower one, so values it could
+	// walk or render (deferred blobs, intsets as numbers) are done here.
+	inline bool
 }
 
 // alloc is the batch arena's allocator (the batch changes between keys).
@@ -376,6 +379,7 @@ func (p *pipeDecoder) run(ctx context.Context, free <-chan *pipeBatch, full chan
 	case <-stop:
 		return
 	}
+	p.inline = pipeInline(0)
 	err := p.decode(ctx, free, full, stop)
 	if err == errPipeStopped {
 		return
@@ -386,6 +390,11 @@ func (p *pipeDecoder) run(ctx context.Context, free <-chan *pipeBatch, full chan
 	case <-stop:
 	}
 }
+
+// pipeInline decides, as a batch is handed over with queued others still
+// waiting for the formatting stage, whether the next batch walks compact
+// values itself (a variable: tests force either way).
+var pipeInline = func(queued int) bool { return queued > 0 }
 
 // errPipeStopped: the formatting stage failed and asked decoding to stop.
 var errPipeStopped = errors.New("pipeline stopped")
@@ -403,6 +412,10 @@ func (p *pipeDecoder) decode(ctx context.Context, free <-chan *pipeBatch, full c
 			}
 		}
 		if p.b.full() {
+			// A batch still queued means the formatting stage is behind:
+			// the next batch walks its compact values here instead of
+			// leaving them to it (see canDefer).
+			p.inline = pipeInline(len(full))
 			select {
 			case full <- p.b:
 			case <-stop:
@@ -477,7 +490,7 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 			size = int64(len(it.str))
 		}
 	case rdb.KindSet:
-		if e.Encoding != rdb.EncIntset {
+		if e.Encoding != rdb.EncIntset || p.inline {
 			err = p.strElems(it, &size)
 			break
 		}
@@ -538,11 +551,12 @@ func (p *pipeDecoder) entry(e *rdb.Entry) error {
 }
 
 // canDefer reports whether e's value may be left to the formatting stage
-// to walk (rdb.Decoder.Defer): not when its size decides whether it is
-// shown, nor for a hash whose fields may have expired before the save.
+// to walk (rdb.Decoder.Defer): not when that stage is behind, nor when
+// its size decides whether it is shown, nor for a hash whose fields may
+// have expired before the save.
 func (p *pipeDecoder) canDefer(e *rdb.Entry) bool {
 	switch {
-	case p.cfg.filt.needsSize():
+	case p.inline || p.cfg.filt.needsSize():
 		return false
 	case e.Encoding == rdb.EncIntset: // AppendIntset does better
 		return false

@@ -99,8 +99,17 @@ func refDump(t *testing.T, path, format string) (string, bool) {
 
 // TestPipelineMatchesValue checks that dump's pipeline (batches, arena
 // copies, reused values, the RESP emitter) writes exactly what the plain
-// decoder loop writes, on every corpus and decoder testdata file.
+// decoder loop writes, on every corpus and decoder testdata file, whether
+// compact values are walked by the decoding stage or the formatting one.
 func TestPipelineMatchesValue(t *testing.T) {
+	defer func(f func(int) bool) { pipeInline = f }(pipeInline)
+	for _, inline := range []bool{false, true} {
+		pipeInline = func(int) bool { return inline }
+		t.Run("inline="+strconv.FormatBool(inline), testPipelineMatchesValue)
+	}
+}
+
+func testPipelineMatchesValue(t *testing.T) {
 	var files []string
 	for _, dir := range []string{corpusDir, "../../format/rdb/testdata"} {
 		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
