@@ -95,6 +95,7 @@ func (c *checker) runSplit(ctx context.Context, dec *rdb.Decoder, p cli.Progress
 		b.reset()
 		free <- b
 	}
+	warn := c.warn // the framer redirects the decoder's warnings
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() { splitChecker(c.ra, work) })
@@ -108,6 +109,7 @@ func (c *checker) runSplit(ctx context.Context, dec *rdb.Decoder, p cli.Progress
 	defer func() {
 		close(quit)
 		wg.Wait()
+		c.warn = warn
 	}()
 	for {
 		b := <-ordered
