@@ -659,7 +659,7 @@ func (r *checkReport) resync(ctx context.Context, path string) {
 		return
 	}
 	defer in.release()
-	res, err := salvageRDB(ctx, in.data, nil, in.doneBefore)
+	res, err := salvageRDB(ctx, in.data, nil, in.doneBefore, nil)
 	if err != nil || len(res.Problems) == 0 {
 		return
 	}

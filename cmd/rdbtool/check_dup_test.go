@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/persistkit/persistkit/format/rdb"
+	"github.com/persistkit/persistkit/keyspace"
 )
 
 // dupTestRDB writes n keys to db 0 with the project's encoder, plus the
@@ -130,5 +133,84 @@ func TestCheckDupSpill(t *testing.T) {
 	}
 	if got := strings.Count(stdout, "the input cannot be read again"); got != 5 {
 		t.Errorf("stdin: %d unconfirmed duplicates, want 5\n%s", got, stdout)
+	}
+}
+
+// TestFixDupSpill checks that --fix, and check's resync after damage, drop
+// the same duplicate keys whether or not the salvage's key set outgrew its
+// memory budget (past it duplicates are found only at the end, and --fix
+// salvages a second time without them): same report, same file, which
+// loads.
+func TestFixDupSpill(t *testing.T) {
+	const n = 4000 // the smallest budget holds 1536 keys in memory
+	dir := t.TempDir()
+	data := dupTestRDB(t, n, map[int][]int{
+		100:   {7},
+		n - 2: {5, 2000, 8},
+		n - 1: {2000, 2001},
+	})
+	file := filepath.Join(dir, "dups.rdb")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A damaged copy: check resyncs past the damage with the salvage.
+	damaged := bytes.Clone(data)
+	at := bytes.Index(damaged, []byte("k:00050"))
+	damaged[at-2] = 0x40 // the type byte: no such type
+	dfile := filepath.Join(dir, "damaged.rdb")
+	if err := os.WriteFile(dfile, damaged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	run := func(budget int, args ...string) (string, string, int) {
+		old := salvageKeySetBudget
+		salvageKeySetBudget = budget
+		defer func() { salvageKeySetBudget = old }()
+		return runCLI(t, false, "", args...)
+	}
+	for i, args := range [][]string{
+		{"check", "--fix", "-o", filepath.Join(dir, "out%d.rdb"), file},
+		{"--json", "check", "--fix", "-o", filepath.Join(dir, "out%d.rdb"), file},
+		{"check", dfile},
+		{"--json", "check", dfile},
+	} {
+		var outs [2]string
+		var files [2][]byte
+		for j, budget := range []int{0, 1} {
+			a := slices.Clone(args)
+			for k := range a {
+				if strings.Contains(a[k], "%d") {
+					a[k] = fmt.Sprintf(a[k], j)
+				}
+			}
+			stdout, stderr, code := run(budget, a...)
+			outs[j] = fmt.Sprintf("%s%s(exit %d)", stdout, stderr, code)
+			outs[j] = strings.ReplaceAll(outs[j], fmt.Sprintf("out%d.rdb", j), "out.rdb")
+			if i < 2 {
+				var err error
+				if files[j], err = os.ReadFile(filepath.Join(dir, fmt.Sprintf("out%d.rdb", j))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if outs[0] != outs[1] || !bytes.Equal(files[0], files[1]) {
+			t.Errorf("%v: with a small key set:\n%s\nwant\n%s\n(files equal: %v)", args, outs[1], outs[0], bytes.Equal(files[0], files[1]))
+		}
+		if got := strings.Count(outs[1], "duplicate key"); got != 6 {
+			t.Errorf("%v: %d duplicate keys reported, want 6\n%s", args, got, outs[1])
+		}
+		if i < 2 {
+			s := keyspace.New(0)
+			if err := keyspace.LoadRDB(context.Background(), bytes.NewReader(files[1]), s, nil); err != nil {
+				t.Errorf("%v: salvaged file does not load: %v", args, err)
+			}
+			if s.Len() != n+10 {
+				t.Errorf("%v: %d keys load, want %d", args, s.Len(), n+10)
+			}
+		}
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("spill files left in TMPDIR: %v", ents)
 	}
 }

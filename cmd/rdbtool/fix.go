@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"os"
 	"strconv"
@@ -24,7 +23,15 @@ type salvage struct {
 	DroppedKeys []checkProblem // keys whose record was found but failed
 	Dropped     [][2]int64     // byte ranges [start, end) skipped
 	Problems    []checkProblem
+	// LateDups are duplicate keys found only once every key was written
+	// (the key set had outgrown its memory budget), by offset: the
+	// salvaged file holds them, so runFix salvages again without them.
+	LateDups []checkProblem
 }
+
+// salvageKeySetBudget is the memory budget of the salvage's duplicate-key
+// test (0: keyspace.DefaultKeySetBudget); tests lower it.
+var salvageKeySetBudget = 0
 
 // runFix salvages FILE: it maps the file (resynchronising needs random
 // access; stdin is read into memory), keeps every record that decodes
@@ -71,23 +78,46 @@ func runFix(ctx context.Context, o *checkOptions) error {
 			return err
 		}
 	}
-	out, err := o.env.OpenOutput(dst, true, true)
+	res, err := salvageTo(ctx, o, data, in.doneBefore, dst, nil)
+	if err == nil && len(res.LateDups) > 0 {
+		// Duplicates found only at the end were written: salvage again,
+		// dropping them where they are met.
+		drop := make([]int64, len(res.LateDups))
+		for i, d := range res.LateDups {
+			drop[i] = d.Offset
+		}
+		res, err = salvageTo(ctx, o, data, in.doneBefore, dst, drop)
+		if err == nil && len(res.LateDups) > 0 {
+			err = fmt.Errorf("internal error: %d duplicate keys left after dropping the ones found", len(res.LateDups))
+		}
+	}
 	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	bw := bufio.NewWriterSize(out, 1<<20)
-	res, err := salvageRDB(ctx, data, bw, in.doneBefore)
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.file, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := out.Commit(); err != nil {
 		return err
 	}
 	return writeSalvageReport(o, res, dst)
+}
+
+// salvageTo salvages data into dst (committed only when the salvage
+// found no duplicate too late to drop), dropping the keys at the offsets
+// in drop as duplicates.
+func salvageTo(ctx context.Context, o *checkOptions, data []byte, doneBefore func(int64), dst string, drop []int64) (*salvage, error) {
+	out, err := o.env.OpenOutput(dst, true, true)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Abort()
+	bw := bufio.NewWriterSize(out, 1<<20)
+	res, err := salvageRDB(ctx, data, bw, doneBefore, drop)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.file, err)
+	}
+	if len(res.LateDups) > 0 {
+		return res, nil // out is dropped
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	return res, out.Commit()
 }
 
 func writeSalvageReport(o *checkOptions, res *salvage, dst string) error {
@@ -144,8 +174,16 @@ func writeSalvageReport(o *checkOptions, res *salvage, dst string) error {
 // encoder at the input's version. With w nil it only reports (check's
 // resync): values are validated, not built, and nothing is encoded.
 // doneBefore, if not nil, learns from time to time where it stands: it
-// never reads data before that offset again.
-func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(int64)) (*salvage, error) {
+// never reads data before that offset again (except to compare two keys
+// of equal hashes). The keys at the offsets in drop (increasing) are
+// dropped as duplicates.
+//
+// Redis refuses a file with a duplicate key, so a later occurrence is
+// dropped. The duplicate test (a keyspace.KeySet) has a memory budget;
+// past it, duplicates are found only at the end: with w nil they join the
+// dropped keys, otherwise they are returned in LateDups (w then holds
+// them, and the caller salvages again with them in drop).
+func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(int64), drop []int64) (*salvage, error) {
 	res := &salvage{}
 	hdrDec := rdb.NewDecoder(bytes.NewReader(data), nil)
 	ver, err := hdrDec.Version()
@@ -162,8 +200,21 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 	if w != nil {
 		enc = rdb.NewEncoder(w, &rdb.EncodeOptions{Version: ver, Flavour: flav, KeepEncoding: true})
 	}
-	seed := maphash.MakeSeed()
-	seen := map[uint64]map[uint64]struct{}{}
+	dupNow := false
+	kr := keyspace.NewRDBKeyReader(bytes.NewReader(data), flav)
+	set := keyspace.NewKeySet(&keyspace.KeySetOptions{
+		MemoryBudget: salvageKeySetBudget,
+		KeyAt:        kr.KeyAt,
+		Duplicate: func(d *keyspace.Duplicate) error {
+			if !d.Deferred {
+				dupNow = true
+				return nil
+			}
+			res.LateDups = append(res.LateDups, checkProblem{Offset: d.Offset, Key: bytes.Clone(d.Key), What: "duplicate key"})
+			return nil
+		},
+	})
+	defer set.Close()
 	libs := map[string]bool{}
 
 	// decodeFrom returns a decoder reading data[pos:] through br as if it
@@ -212,16 +263,25 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 					v, err = dec.Value()
 				}
 				if err == nil {
-					k := seen[r.DB]
-					if k == nil {
-						k = map[uint64]struct{}{}
-						seen[r.DB] = k
+					off := base + r.Offset
+					for len(drop) > 0 && drop[0] < off {
+						drop = drop[1:]
 					}
-					h := maphash.Bytes(seed, r.Key)
-					if _, dup := k[h]; dup {
-						res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: base + r.Offset, Key: r.Key, What: "duplicate key"})
+					dup := len(drop) > 0 && drop[0] == off
+					if !dup {
+						// A key written (or refused) counts: a later one
+						// of the same name is a duplicate either way.
+						if err := set.Add(r.DB, r.Key, off); err != nil {
+							return nil, err
+						}
+						if err := set.Flush(); err != nil {
+							return nil, err
+						}
+						dup, dupNow = dupNow, false
+					}
+					if dup {
+						res.DroppedKeys = append(res.DroppedKeys, checkProblem{Offset: off, Key: r.Key, What: "duplicate key"})
 					} else if err = writeEntry(enc, r, v); err == nil {
-						k[h] = struct{}{}
 						res.Kept++
 						db = r.DB
 					} else if errors.Is(err, rdb.ErrUnsupported) {
@@ -328,12 +388,36 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 		base = next - plen
 		pos = next
 	}
+	if err := set.Finish(); err != nil {
+		return nil, err
+	}
+	if len(res.LateDups) > 0 {
+		// The keys were counted as kept; a salvage again drops them.
+		res.Kept -= int64(len(res.LateDups))
+		if enc == nil {
+			res.DroppedKeys = mergeByOffset(res.DroppedKeys, res.LateDups)
+			res.LateDups = nil
+		}
+	}
 	if enc != nil {
 		if err := enc.Close(); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// mergeByOffset merges two lists of problems sorted by offset.
+func mergeByOffset(a, b []checkProblem) []checkProblem {
+	out := make([]checkProblem, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0].Offset < a[0].Offset {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // plausibleStart says whether b can begin a record: a value type byte or

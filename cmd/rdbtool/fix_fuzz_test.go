@@ -26,7 +26,7 @@ func FuzzSalvageRDB(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		res, err := salvageRDB(context.Background(), data, &out, nil)
+		res, err := salvageRDB(context.Background(), data, &out, nil, nil)
 		if err != nil {
 			return // a header that is not an RDB's
 		}
