@@ -163,6 +163,8 @@ func TestFixDupSpill(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
+	defer func(n int) { fixBufSize = n }(fixBufSize)
+	fixBufSize = 4096 // the first salvage's output reaches stdout before its end
 	run := func(budget int, args ...string) (string, string, int) {
 		old := salvageKeySetBudget
 		salvageKeySetBudget = budget
@@ -174,6 +176,7 @@ func TestFixDupSpill(t *testing.T) {
 		{"--json", "check", "--fix", "-o", filepath.Join(dir, "out%d.rdb"), file},
 		{"check", dfile},
 		{"--json", "check", dfile},
+		{"check", "--fix", "-o", "-", file}, // the file on stdout
 	} {
 		var outs [2]string
 		var files [2][]byte
@@ -196,6 +199,13 @@ func TestFixDupSpill(t *testing.T) {
 		}
 		if outs[0] != outs[1] || !bytes.Equal(files[0], files[1]) {
 			t.Errorf("%v: with a small key set:\n%s\nwant\n%s\n(files equal: %v)", args, outs[1], outs[0], bytes.Equal(files[0], files[1]))
+		}
+		if i == 4 {
+			// No second copy on stdout: the salvaged file is there once.
+			s := keyspace.New(0)
+			if err := keyspace.LoadRDB(context.Background(), strings.NewReader(strings.SplitN(outs[1], "rdbtool: ", 2)[0]), s, nil); err != nil || s.Len() != n+10 {
+				t.Errorf("%v: stdout does not load as the salvaged file (%d keys): %v", args, s.Len(), err)
+			}
 		}
 		if got := strings.Count(outs[1], "duplicate key"); got != 6 {
 			t.Errorf("%v: %d duplicate keys reported, want 6\n%s", args, got, outs[1])

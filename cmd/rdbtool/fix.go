@@ -29,6 +29,10 @@ type salvage struct {
 	LateDups []checkProblem
 }
 
+// fixBufSize is --fix's output buffer (a variable for tests, which make
+// it small enough for a small file to be written out as it goes).
+var fixBufSize = 1 << 20
+
 // salvageKeySetBudget is the memory budget of the salvage's duplicate-key
 // test (0: keyspace.DefaultKeySetBudget); tests lower it.
 var salvageKeySetBudget = 0
@@ -106,16 +110,38 @@ func salvageTo(ctx context.Context, o *checkOptions, data []byte, doneBefore fun
 		return nil, err
 	}
 	defer out.Abort()
-	bw := bufio.NewWriterSize(out, 1<<20)
+	var w io.Writer = out
+	var spool *os.File
+	if dst == "-" {
+		// Standard output cannot take back what a salvage with late
+		// duplicates wrote: it goes through a temporary file.
+		if spool, err = os.CreateTemp("", "persistkit-fix-"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			spool.Close()
+			os.Remove(spool.Name())
+		}()
+		w = spool
+	}
+	bw := bufio.NewWriterSize(w, fixBufSize)
 	res, err := salvageRDB(ctx, data, bw, doneBefore, drop)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.file, err)
 	}
 	if len(res.LateDups) > 0 {
-		return res, nil // out is dropped
+		return res, nil // the output is dropped
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, err
+	}
+	if spool != nil {
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(out, spool); err != nil {
+			return nil, err
+		}
 	}
 	return res, out.Commit()
 }
