@@ -76,6 +76,9 @@ type splitBatch struct {
 func (b *splitBatch) reset() {
 	clear(b.recs) // drop references to records and errors
 	b.recs, b.keys = b.recs[:0], b.keys[:0]
+	if cap(b.keys) > 4*splitBatchKeys {
+		b.keys = nil // after a huge key name, do not keep its room
+	}
 	b.lo, b.hi = -1, 0
 	b.end, b.readErr = nil, nil
 }
