@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -52,7 +53,7 @@ var (
 // splitRecord is a record of a batch, with where its value lies.
 type splitRecord struct {
 	checkRecord
-	start        int64 // the value's file offset
+	start, stop  int64 // the value's file offsets (stop: where framing ended it; -1 if it failed)
 	keyLo, keyHi int   // the key name in the batch's keys
 	keyNil       bool  // the key was nil (a raw empty key), not empty
 	check        bool  // a checker validates the value
@@ -215,6 +216,7 @@ func (c *checker) frame(ctx context.Context, dec *rdb.Decoder, p cli.Progress, s
 			} else {
 				r.start, r.check = r.off, true
 				end, serr := dec.SkipValue()
+				r.stop = end
 				switch {
 				case serr != nil:
 					// The checker reports what the value's own decoding
@@ -223,6 +225,7 @@ func (c *checker) frame(ctx context.Context, dec *rdb.Decoder, p cli.Progress, s
 					if b.lo < 0 {
 						b.lo, b.hi = r.start, r.start
 					}
+					r.stop = -1
 					b.end, b.endOff = serr, dec.Offset()
 					send()
 					return
@@ -296,6 +299,12 @@ func (b *splitBatch) check(vd *rdb.ValueDecoder, tail *fileTail) {
 			vd.Reset(&r.e, r.start, b.data[at:], tail)
 		}
 		checkValue(&r.checkRecord, vd)
+		if r.err == nil && r.stop >= 0 && vd.Offset() != r.stop {
+			// Never seen (FuzzDecoder compares the two), but the records
+			// after it would be read from the wrong place.
+			r.err = fmt.Errorf("internal error: the value decodes to offset %d but was framed to %d", vd.Offset(), r.stop)
+			r.errOff = r.start
+		}
 		if r.err != nil {
 			return
 		}
