@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/internal/cli"
@@ -197,9 +198,18 @@ func (c *checker) frame(ctx context.Context, dec *rdb.Decoder, p cli.Progress, s
 			send()
 			return
 		}
+		e, ok := rec.(*rdb.Entry)
+		if ok && b.lo >= 0 && splitWorth(e) && dec.Offset()-b.hi > splitBatchSpan {
+			// Far past the batch's values (a large string or hashtable
+			// value came between): a new batch, or the checker would read
+			// everything between.
+			send()
+			if !take() {
+				return
+			}
+		}
 		r := b.add()
 		r.off = dec.Offset()
-		e, ok := rec.(*rdb.Entry)
 		if !ok {
 			r.rec = rec
 		} else {
@@ -281,6 +291,7 @@ func (b *splitBatch) check(vd *rdb.ValueDecoder, tail *fileTail) {
 	b.data = b.data[:0]
 	if b.lo >= 0 && b.hi > b.lo {
 		n := int(b.hi - b.lo)
+		splitSpanSeen.store(n)
 		if cap(b.data) < n {
 			b.data = make([]byte, n)
 		}
@@ -313,6 +324,22 @@ func (b *splitBatch) check(vd *rdb.ValueDecoder, tail *fileTail) {
 			r.errOff = r.start
 		}
 		if r.err != nil {
+			return
+		}
+	}
+}
+
+// splitSpanSeen is the most bytes a checker read for one batch (tests
+// check that it stays bounded).
+var splitSpanSeen maxInt
+
+// maxInt keeps the largest value stored in it.
+type maxInt struct{ v atomic.Int64 }
+
+func (m *maxInt) store(n int) {
+	for {
+		old := m.v.Load()
+		if int64(n) <= old || m.v.CompareAndSwap(old, int64(n)) {
 			return
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/persistkit/persistkit/format/rdb"
 )
 
 // checkBytes checks data as runCheck checks a regular file.
@@ -108,3 +110,45 @@ type noProgress struct{}
 
 func (noProgress) Update(int64, int64) {}
 func (noProgress) Done()               {}
+
+// TestSplitCheckSpanBounded: a large value validated by the framer between
+// two compact ones must not be read by a checker with them (one batch's
+// span would then be the whole large value).
+func TestSplitCheckSpanBounded(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	var buf bytes.Buffer
+	enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 11})
+	small := &rdb.Hash{Fields: []rdb.HashField{{Field: []byte("f"), Value: []byte("v")}}}
+	big := make([]byte, 4<<20)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range big {
+		big[i] = byte(rng.Uint32()) // incompressible: a raw string
+	}
+	var large []rdb.HashField // a hashtable-encoded hash of 4 MiB
+	for i := range 4096 {
+		large = append(large, rdb.HashField{Field: fmt.Appendf(nil, "field:%05d", i), Value: big[i*1024 : (i+1)*1024]})
+	}
+	for i, v := range []rdb.Value{small, &rdb.String{Data: big}, small, &rdb.Hash{Fields: large}, small} {
+		ent := &rdb.Entry{Key: fmt.Appendf(nil, "k%d", i), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+		if err := enc.WriteEntry(ent, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	splitSpanSeen = maxInt{}
+	got := checkBytes(t, data, true)
+	if !got.ok() || got.Keys != 5 {
+		t.Fatalf("check: %d keys, problems %+v", got.Keys, got.Problems)
+	}
+	if !reflect.DeepEqual(got, checkBytes(t, data, false)) {
+		t.Fatal("split check differs from the sequential one")
+	}
+	if n := splitSpanSeen.v.Load(); n == 0 || n > 2*splitBatchSpan {
+		t.Fatalf("a checker read %d bytes for one batch (file %d bytes)", n, len(data))
+	}
+}
