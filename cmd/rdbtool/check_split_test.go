@@ -152,3 +152,30 @@ func TestSplitCheckSpanBounded(t *testing.T) {
 		t.Fatalf("a checker read %d bytes for one batch (file %d bytes)", n, len(data))
 	}
 }
+
+// FuzzSplitCheck: on any input, the split check reports what the
+// sequential one does, with batches of a few records so that inputs of a
+// few hundred bytes cross batches, gaps and streamed values.
+func FuzzSplitCheck(f *testing.F) {
+	for _, v := range []string{"6.2.16", "7.0.15-debian", "7.4.1", "8.0-m01"} {
+		for _, name := range []string{"types-small/dump.rdb", "streams/dump.rdb", "multidb/dump.rdb"} {
+			if data, err := os.ReadFile(filepath.Join(corpusDir, v, name)); err == nil && len(data) <= 64<<10 {
+				f.Add(data)
+			}
+		}
+	}
+	procs := runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
+	span, recs, big := splitBatchSpan, splitBatchRecs, splitBigValue
+	f.Cleanup(func() {
+		runtime.GOMAXPROCS(procs)
+		splitBatchSpan, splitBatchRecs, splitBigValue = span, recs, big
+	})
+	splitBatchSpan, splitBatchRecs, splitBigValue = 64, 3, 100
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := checkBytes(t, data, false)
+		got := checkBytes(t, data, true)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("split check differs\nsequential: %+v %q\nsplit:      %+v %q", want.Problems, want.Warnings, got.Problems, got.Warnings)
+		}
+	})
+}
