@@ -368,14 +368,7 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 		}
 	}
 	stored, _ := dec.Checksum()
-	switch {
-	case rp.Version < 5:
-		rp.Checksum = "none"
-	case stored == 0:
-		rp.Checksum = "disabled"
-	default:
-		rp.Checksum = "ok"
-	}
+	rp.Checksum = cli.ChecksumStatus(rp.Version, stored)
 	return rp
 }
 

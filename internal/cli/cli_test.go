@@ -259,3 +259,15 @@ func TestTable(t *testing.T) {
 		t.Errorf("tty table %q", b.String())
 	}
 }
+
+func TestChecksumStatus(t *testing.T) {
+	for _, c := range []struct {
+		version int
+		stored  uint64
+		want    string
+	}{{4, 7, "none"}, {5, 0, "disabled"}, {12, 0, "disabled"}, {12, 0x1234, "ok"}} {
+		if got := ChecksumStatus(c.version, c.stored); got != c.want {
+			t.Errorf("ChecksumStatus(%d, %#x) = %q, want %q", c.version, c.stored, got, c.want)
+		}
+	}
+}
