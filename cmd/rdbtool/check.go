@@ -319,7 +319,7 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	case end == nil: // a value's problem stopped the check
 		return c.finish()
 	case end != io.EOF:
-		if isIOError(end) || end == ctx.Err() {
+		if isIOError(end) {
 			return nil, end
 		}
 		if errors.Is(end, rdb.ErrChecksum) {
@@ -337,14 +337,7 @@ func checkFile(ctx context.Context, r io.Reader, ra io.ReaderAt, now int64, p cl
 	rep.Size = dec.Offset()
 	stored, computed := dec.Checksum()
 	rep.StoredCRC, rep.ComputedCRC = stored, computed
-	switch {
-	case rep.Version < 5:
-		rep.Checksum = "none"
-	case stored == 0:
-		rep.Checksum = "disabled"
-	default:
-		rep.Checksum = "ok"
-	}
+	rep.Checksum = cli.ChecksumStatus(rep.Version, stored)
 	return rep, nil
 }
 

@@ -199,7 +199,8 @@ func (c *checker) frame(ctx context.Context, dec *rdb.Decoder, p cli.Progress, s
 			return
 		}
 		e, ok := rec.(*rdb.Entry)
-		if ok && b.lo >= 0 && splitWorth(e) && dec.Offset()-b.hi > splitBatchSpan {
+		worth := ok && splitWorth(e)
+		if worth && b.lo >= 0 && dec.Offset()-b.hi > splitBatchSpan {
 			// Far past the batch's values (a large string or hashtable
 			// value came between): a new batch, or the checker would read
 			// everything between.
@@ -218,7 +219,7 @@ func (c *checker) frame(ctx context.Context, dec *rdb.Decoder, p cli.Progress, s
 			b.keys = append(b.keys, e.Key...)
 			r.keyHi, r.keyNil = len(b.keys), e.Key == nil
 			plain := e.Kind == rdb.KindString && e.Encoding != rdb.EncLZF
-			if !plain && !splitWorth(e) {
+			if !plain && !worth {
 				checkValue(&r.checkRecord, dec)
 				if r.err != nil {
 					send() // the decoder has failed
