@@ -115,29 +115,26 @@ export PORT SRVDIR
 
 # ------------------------------------------------------------------ measuring
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-# measure NAME CMD...: runs CMD ROUNDS times; sets M_WALL and M_CPU (medians of wall and
-# user+sys seconds, children included), M_RSS (max KiB over rounds), M_RC (last exit status).
-measure() {
-  local name=$1; shift
-  local tf=$BENCH_DATA/time.out walls=() cpus=() rss=0 i w u s m
-  M_RC=0
-  for ((i = 0; i < ROUNDS; i++)); do
-    # Outputs of the previous round go first, untimed: replacing a 1.7 GB
-    # file makes the file system free it inside the timed rename (0.6 s on
-    # ext4 here), a cost of the bench loop, not of the tool.
-    rm -f "$OUT"/conv.* "$OUT"/hdt.*
-    set +e
-    "$TIME" -f '%e %U %S %M' -o "$tf" "$@" >/dev/null 2>"$BENCH_DATA/stderr.$name"
-    M_RC=$?
-    set -e
-    # GNU time prints "Command exited with non-zero status N" first.
-    read -r w u s m < <(tail -1 "$tf")
-    walls+=("$w"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')")
-    ((m > rss)) && rss=$m
-  done
-  M_WALL=$(printf '%s\n' "${walls[@]}" | median)
-  M_CPU=$(printf '%s\n' "${cpus[@]}" | median)
-  M_RSS=$rss
+# run_once WHO NAME CMD...: one timed run of CMD; appends its wall and user+sys seconds
+# (children included) to W_<WHO> and C_<WHO>, keeps the largest peak RSS (KiB) in
+# R_<WHO> and the exit status in RC_<WHO> (WHO is ours or ref).
+run_once() {
+  local -n walls=W_$1 cpus=C_$1 rss=R_$1 status=RC_$1
+  local name=$2 tf=$BENCH_DATA/time.out w u s m
+  shift 2
+  # Outputs of the previous round go first, untimed: replacing a 1.7 GB
+  # file makes the file system free it inside the timed rename (0.6 s on
+  # ext4 here), a cost of the bench loop, not of the tool.
+  rm -f "$OUT"/conv.* "$OUT"/hdt.*
+  set +e
+  "$TIME" -f '%e %U %S %M' -o "$tf" "$@" >/dev/null 2>"$BENCH_DATA/stderr.$name"
+  status=$?
+  set -e
+  # GNU time prints "Command exited with non-zero status N" first.
+  read -r w u s m < <(tail -1 "$tf")
+  walls+=("$w"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN{print u+s}')")
+  ((m > rss)) && rss=$m
+  return 0
 }
 
 ROWS=()
@@ -158,18 +155,24 @@ fsize() { stat -c %s "$1"; }
 aofsize() { du -cb "$AOFDIR"/*.aof | tail -1 | cut -f1; }
 
 # bench NAME SIZE "ours cmd" REFNAME "ref cmd"  (commands are eval'd strings)
+# Rounds alternate ours and the reference, so that both meet the same minutes of a
+# VM whose speed drifts (by 35-45% within an hour on the bench VM); each column is
+# the median of its rounds.
 bench() {
-  local name=$1 size=$2 ours=$3 refname=$4 ref=$5 ow oc orss rw=- rc=- rrss=-
+  local name=$1 size=$2 ours=$3 refname=$4 ref=$5 i rw=- rc=- rrss=-
   [[ $name =~ $ONLY ]] || return 0
-  measure "$name" bash -c "$ours"
-  ow=$M_WALL oc=$M_CPU orss=$M_RSS
-  [ "$M_RC" = 0 ] || echo "# WARNING: $name exited $M_RC: $(tail -2 "$BENCH_DATA/stderr.$name" | tr '\n' ' ')" >&2
+  W_ours=() C_ours=() R_ours=0 RC_ours=0 W_ref=() C_ref=() R_ref=0 RC_ref=0
+  for ((i = 0; i < ROUNDS; i++)); do
+    run_once ours "$name" bash -c "$ours"
+    [ -n "$ref" ] && run_once ref "$name-ref" bash -c "$ref"
+  done
+  [ "$RC_ours" = 0 ] || echo "# WARNING: $name exited $RC_ours: $(tail -2 "$BENCH_DATA/stderr.$name" | tr '\n' ' ')" >&2
   if [ -n "$ref" ]; then
-    measure "$name-ref" bash -c "$ref"
-    rw=$M_WALL rc=$M_CPU rrss=$M_RSS
-    [ "$M_RC" = 0 ] || echo "# WARNING: $refname exited $M_RC: $(tail -2 "$BENCH_DATA/stderr.$name-ref" | tr '\n' ' ')" >&2
+    rw=$(printf '%s\n' "${W_ref[@]}" | median) rc=$(printf '%s\n' "${C_ref[@]}" | median) rrss=$R_ref
+    [ "$RC_ref" = 0 ] || echo "# WARNING: $refname exited $RC_ref: $(tail -2 "$BENCH_DATA/stderr.$name-ref" | tr '\n' ' ')" >&2
   fi
-  row "$name" "$size" "$ow" "$oc" "$orss" "$refname" "$rw" "$rc" "$rrss"
+  row "$name" "$size" "$(printf '%s\n' "${W_ours[@]}" | median)" "$(printf '%s\n' "${C_ours[@]}" | median)" "$R_ours" \
+    "$refname" "$rw" "$rc" "$rrss"
 }
 
 OUT=$BENCH_DATA/out
