@@ -250,13 +250,13 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 	// records' bytes); the prefix is rebuilt only when the db changes.
 	var prefix []byte
 	prefixDB := ^uint64(0)
-	decodeFrom := func(br *bufio.Reader, pos int64, db uint64) (*rdb.Decoder, int64) {
+	decodeFrom := func(br *bufio.Reader, pos int64, db uint64, lim rdb.Limits) (*rdb.Decoder, int64) {
 		if db != prefixDB {
 			prefix = appendRDBLen(append(append([]byte{}, hdr...), rdb.OpSelectDB), db)
 			prefixDB = db
 		}
 		br.Reset(io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data[pos:])))
-		return rdb.NewDecoder(br, &rdb.DecodeOptions{Deep: true}), int64(len(prefix))
+		return rdb.NewDecoder(br, &rdb.DecodeOptions{Deep: true, Limits: lim}), int64(len(prefix))
 	}
 	probeBuf := bufio.NewReaderSize(nil, 512)
 
@@ -393,7 +393,14 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 			if !quickPlausible(data, p) {
 				continue
 			}
-			if dec, plen := decodeFrom(probeBuf, p, db); probe(data, p, dec, plen) {
+			// A record quickPlausible could not frame is probed with
+			// small limits: random bytes declaring a stream or module
+			// value of megabytes would cost a copy of them.
+			lim := rdb.Limits{}
+			if end, _ := frameRecord(data, p); end < 0 {
+				lim = probeLimits
+			}
+			if dec, plen := decodeFrom(probeBuf, p, db, lim); probe(data, p, dec, plen) {
 				next = p
 				break
 			}
@@ -406,7 +413,7 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 		}
 		res.Dropped = append(res.Dropped, [2]int64{pos, next})
 		var plen int64
-		dec, plen = decodeFrom(bufio.NewReaderSize(nil, 4096), next, db)
+		dec, plen = decodeFrom(bufio.NewReaderSize(nil, 4096), next, db, rdb.Limits{})
 		// Consume the synthetic prefix (SELECTDB) so offsets line up.
 		if _, err := dec.Next(); err != nil {
 			return nil, err
@@ -455,39 +462,272 @@ func plausibleStart(b byte) bool {
 // quickPlausible rejects, without a decoder, most positions that cannot
 // begin a whole record: a probe costs microseconds, and a damaged region of
 // random bytes has a value type byte at one position in ten. The byte must
-// pass plausibleStart; for a key record the key must be a well-formed
-// string inside data of at most resyncMaxKey bytes, and so must a string
-// value (or a value that is one encoded blob: ziplist, listpack, intset...),
-// and an element count must not exceed the bytes left. It accepts every
-// real record start, and leaves opcodes to the probe.
+// pass plausibleStart, and the record must be well-formed as far as
+// frameRecord reads it: strings inside data, keys of at most resyncMaxKey
+// bytes, blob headers as their walks check them. When frameRecord finds
+// the record's end, what follows must pass the same tests, up to
+// quickChain more records (the probe asks for three key records in a
+// row): random bytes declare strings and collections of megabytes, which a
+// probe would copy, and one in eight such strings ends where another record
+// could begin. It accepts every real record start.
 func quickPlausible(data []byte, p int64) bool {
+	return plausibleAt(data, p, quickChain)
+}
+
+// quickChain is how many records after the first quickPlausible frames.
+const quickChain = 2
+
+func plausibleAt(data []byte, p int64, chain int) bool {
 	if !plausibleStart(data[p]) {
 		return false
 	}
-	t := rdb.Type(data[p])
-	if data[p] >= rdb.OpKeyMeta {
+	end, ok := frameRecord(data, p)
+	return ok && (end < 0 || plausibleAfter(data, end, chain))
+}
+
+// plausibleAfter says whether what follows a record ending at q can come
+// after one: the end of the data, an EOF opcode, or a record start that
+// passes plausibleAt with chain-1 more records.
+func plausibleAfter(data []byte, q int64, chain int) bool {
+	switch {
+	case q == int64(len(data)) || data[q] == rdb.OpEOF:
 		return true
+	case chain == 0:
+		return plausibleStart(data[q])
 	}
-	q, ok := skipRDBString(data, p+1)
-	if !ok || q-(p+1) > resyncMaxKey {
-		return false
+	return plausibleAt(data, q, chain-1)
+}
+
+// frameRecord reads the record at data[p] without decoding or copying it,
+// and returns its end, or -1 for a record it does not frame (a stream,
+// whose nodes it still checks, type 22 (a Redis 7.4-RC hash or a Valkey
+// one), KEY_META, which Valkey numbers differently); false when the record
+// is malformed or leaves data.
+func frameRecord(data []byte, p int64) (int64, bool) {
+	size := int64(len(data))
+	q := p + 1
+	var ok bool
+	switch data[p] {
+	case rdb.OpSelectDB, rdb.OpIdle:
+		_, q, ok = readRDBLen(data, q)
+		return q, ok
+	case rdb.OpResizeDB:
+		if _, q, ok = readRDBLen(data, q); ok {
+			_, q, ok = readRDBLen(data, q)
+		}
+		return q, ok
+	case rdb.OpSlotInfo:
+		for range 3 {
+			if _, q, ok = readRDBLen(data, q); !ok {
+				return q, false
+			}
+		}
+		return q, true
+	case rdb.OpExpireTimeMs:
+		return q + 8, q+8 <= size
+	case rdb.OpExpireTime:
+		return q + 4, q+4 <= size
+	case rdb.OpFreq:
+		return q + 1, q+1 <= size
+	case rdb.OpAux:
+		if q, ok = skipRDBString(data, q); ok {
+			q, ok = skipRDBString(data, q)
+		}
+		return q, ok
+	case rdb.OpFunction2:
+		return skipRDBString(data, q)
+	case rdb.OpModuleAux: // module id, a UINT when-opcode and its value, then a module opcode stream
+		var whenOp uint64
+		if _, q, ok = readRDBLen(data, q); ok {
+			if whenOp, q, ok = readRDBLen(data, q); ok && whenOp == 2 {
+				if _, q, ok = readRDBLen(data, q); ok {
+					return moduleStreamEnd(data, q)
+				}
+			}
+		}
+		return q, false
+	}
+	if data[p] >= rdb.OpKeyMeta {
+		return -1, true
+	}
+	t := rdb.Type(data[p])
+	if q, ok = skipRDBString(data, q); !ok || q-(p+1) > resyncMaxKey {
+		return q, false
 	}
 	switch t {
 	case rdb.TypeString:
-		q, ok = skipRDBString(data, q)
-		// The next record, or the end of the file.
-		return ok && (q == int64(len(data)) || plausibleStart(data[q]) || data[q] == rdb.OpEOF)
+		return skipRDBString(data, q)
 	case rdb.TypeHashZipmap, rdb.TypeListZiplist, rdb.TypeSetIntset, rdb.TypeZSetZiplist, rdb.TypeHashZiplist,
 		rdb.TypeHashListpack, rdb.TypeZSetListpack, rdb.TypeSetListpack:
-		_, ok = skipRDBString(data, q)
-		return ok
+		end, ok := skipRDBString(data, q)
+		return end, ok && blobPlausible(t, data, q)
 	case rdb.TypeList, rdb.TypeSet, rdb.TypeZSet, rdb.TypeHash, rdb.TypeZSet2,
 		rdb.TypeListQuicklist, rdb.TypeListQuicklist2:
 		n, q, ok := readRDBLen(data, q)
-		return ok && n <= uint64(int64(len(data))-q)
+		if !ok || n > uint64(size-q) {
+			return q, false
+		}
+		return collectionEnd(t, data, q, n)
+	case rdb.TypeHashMetadata: // the smallest field expiry, then (TTL, field, value) triples
+		n, q, ok := readRDBLen(data, q+8)
+		if !ok || n > uint64(size-q) {
+			return q, false
+		}
+		for range n {
+			if _, q, ok = readRDBLen(data, q); ok {
+				if q, ok = skipRDBString(data, q); ok {
+					q, ok = skipRDBString(data, q)
+				}
+			}
+			if !ok {
+				return q, false
+			}
+		}
+		return q, true
+	case rdb.TypeModule2:
+		if _, q, ok = readRDBLen(data, q); !ok { // the module type id
+			return q, false
+		}
+		return moduleStreamEnd(data, q)
+	case rdb.TypeHashListpackEx, rdb.TypeHashListpackExPreGA:
+		if t == rdb.TypeHashListpackEx {
+			q += 8 // the smallest field expiry
+		}
+		end, ok := skipRDBString(data, q)
+		return end, ok && blobPlausible(rdb.TypeHashListpack, data, q)
+	case rdb.TypeStreamListpacks, rdb.TypeStreamListpacks2, rdb.TypeStreamListpacks3, rdb.TypeStreamListpacks4:
+		// The nodes only, each a 16-byte master ID and a listpack; the
+		// stream's metadata and groups follow.
+		n, q, ok := readRDBLen(data, q)
+		if !ok || n > uint64(size-q) {
+			return q, false
+		}
+		for range n {
+			id, ok := skipRDBString(data, q)
+			if !ok || id-q != 17 || data[q] != 16 {
+				return q, false
+			}
+			if q, ok = skipRDBString(data, id); !ok || !blobPlausible(rdb.TypeHashListpack, data, id) {
+				return q, false
+			}
+		}
 	}
-	return q < int64(len(data))
+	return -1, q < size
 }
+
+// moduleStreamEnd returns the end of the module opcode stream at data[q]
+// (operands up to the EOF opcode, as the decoder walks them), false when
+// it is malformed or leaves data.
+func moduleStreamEnd(data []byte, q int64) (int64, bool) {
+	for {
+		op, next, ok := readRDBLen(data, q)
+		if !ok {
+			return q, false
+		}
+		switch op {
+		case 0:
+			return next, true
+		case 1, 2: // SINT, UINT
+			_, q, ok = readRDBLen(data, next)
+		case 3: // FLOAT
+			q, ok = next+4, next+4 <= int64(len(data))
+		case 4: // DOUBLE
+			q, ok = next+8, next+8 <= int64(len(data))
+		case 5: // STRING
+			q, ok = skipRDBString(data, next)
+		default:
+			return q, false
+		}
+		if !ok {
+			return q, false
+		}
+	}
+}
+
+// collectionEnd walks the n elements of a value of type t at data[q] (each
+// a string, a pair, a member and its score, or a quicklist node) as the
+// probe's decoding would, without copying them, and returns where the
+// value ends; false when an element is malformed or leaves data. Each
+// element takes at least a byte, so random bytes run out of data in a few
+// thousand steps at most.
+func collectionEnd(t rdb.Type, data []byte, q int64, n uint64) (int64, bool) {
+	size := int64(len(data))
+	if t == rdb.TypeHash {
+		n *= 2 // n <= size, so no overflow
+	}
+	var ok bool
+	for range n {
+		start := q
+		switch t {
+		case rdb.TypeListQuicklist2:
+			var c uint64
+			if c, start, ok = readRDBLen(data, q); !ok || (c != 1 && c != 2) {
+				return q, false
+			}
+			if q, ok = skipRDBString(data, start); !ok || (c == 2 && !blobPlausible(rdb.TypeSetListpack, data, start)) {
+				return q, false
+			}
+			continue
+		case rdb.TypeListQuicklist:
+			if q, ok = skipRDBString(data, q); !ok || !blobPlausible(rdb.TypeListZiplist, data, start) {
+				return q, false
+			}
+			continue
+		}
+		if q, ok = skipRDBString(data, q); !ok {
+			return q, false
+		}
+		switch t {
+		case rdb.TypeZSet2: // a binary double
+			if q += 8; q > size {
+				return q, false
+			}
+		case rdb.TypeZSet: // a length byte, then that much text unless NaN or an infinity
+			if q >= size {
+				return q, false
+			}
+			l := int64(data[q])
+			if q++; l < 253 {
+				if q += l; q > size {
+					return q, false
+				}
+			}
+		}
+	}
+	return q, true
+}
+
+// blobPlausible checks the header of the blob value of type t stored as
+// the RDB string at data[p] (inside data: skipRDBString said so) as its
+// walk does before anything else; an LZF-compressed blob passes.
+func blobPlausible(t rdb.Type, data []byte, p int64) bool {
+	n, q, ok := readRDBLen(data, p)
+	if !ok {
+		return true // LZF (or an integer, which the probe refuses)
+	}
+	b := data[q : q+int64(n)]
+	le32 := func(i int) uint64 { return uint64(binary.LittleEndian.Uint32(b[i:])) }
+	switch t {
+	case rdb.TypeHashZipmap:
+		return len(b) >= 2 && b[len(b)-1] == 0xFF
+	case rdb.TypeListZiplist, rdb.TypeZSetZiplist, rdb.TypeHashZiplist:
+		return len(b) >= 11 && le32(0) == uint64(len(b)) && b[len(b)-1] == 0xFF && le32(4) < uint64(len(b))
+	case rdb.TypeSetIntset:
+		if len(b) < 8 {
+			return false
+		}
+		w := le32(0)
+		return (w == 2 || w == 4 || w == 8) && le32(4) > 0 && 8+le32(4)*w == uint64(len(b))
+	}
+	// listpacks
+	return len(b) >= 7 && le32(0) == uint64(len(b)) && b[len(b)-1] == 0xFF
+}
+
+// probeLimits bound what the probe of a record that quickPlausible could
+// not frame may read: a stream node, module value or MODULE_AUX that large
+// right after damage is dropped with it (they are far smaller in practice:
+// stream nodes hold 4 KiB by default).
+var probeLimits = rdb.Limits{MaxStringLen: 1 << 20, MaxRawLen: 1 << 20, MaxElements: 1 << 20}
 
 // resyncMaxKey is the longest key (as stored) a resync point may start
 // with. Random bytes often declare keys of megabytes, each costing a probe
