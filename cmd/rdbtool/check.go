@@ -647,12 +647,12 @@ func runCheck(ctx context.Context, o *checkOptions) error {
 // problem and the keys that cannot be recovered. It needs random access,
 // so it maps the file.
 func (r *checkReport) resync(ctx context.Context, path string) {
-	in, err := mapPath(path)
+	in, err := cli.MapPath(path)
 	if err != nil {
 		return
 	}
-	defer in.release()
-	res, err := salvageRDB(ctx, in.data, nil, in.doneBefore, nil)
+	defer in.Release()
+	res, err := salvageRDB(ctx, in.Data, nil, in.DoneBefore, nil)
 	if err != nil || len(res.Problems) == 0 {
 		return
 	}

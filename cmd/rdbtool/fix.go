@@ -53,19 +53,19 @@ func runFix(ctx context.Context, o *checkOptions) error {
 			return cli.Usagef("--in-place needs a regular file; %s is not one: use -o OUT", cli.Printable(o.file))
 		}
 	}
-	var in *mapping
+	var in *cli.Mapping
 	var err error
 	if o.file == "-" {
 		var data []byte
 		data, err = io.ReadAll(o.env.In)
-		in = &mapping{data: data}
-	} else if in, err = mapPath(o.file); err == nil {
-		defer in.release()
+		in = &cli.Mapping{Data: data}
+	} else if in, err = cli.MapPath(o.file); err == nil {
+		defer in.Release()
 	}
 	if err != nil {
 		return err
 	}
-	data := in.data
+	data := in.Data
 	dst := o.output
 	if o.inPlace {
 		dst = o.file
@@ -82,7 +82,7 @@ func runFix(ctx context.Context, o *checkOptions) error {
 			return err
 		}
 	}
-	res, err := salvageTo(ctx, o, data, in.doneBefore, dst, nil)
+	res, err := salvageTo(ctx, o, data, in.DoneBefore, dst, nil)
 	if err == nil && len(res.LateDups) > 0 {
 		// Duplicates found only at the end were written: salvage again,
 		// dropping them where they are met.
@@ -90,7 +90,7 @@ func runFix(ctx context.Context, o *checkOptions) error {
 		for i, d := range res.LateDups {
 			drop[i] = d.Offset
 		}
-		res, err = salvageTo(ctx, o, data, in.doneBefore, dst, drop)
+		res, err = salvageTo(ctx, o, data, in.DoneBefore, dst, drop)
 		if err == nil && len(res.LateDups) > 0 {
 			err = fmt.Errorf("internal error: %d duplicate keys left after dropping the ones found", len(res.LateDups))
 		}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package cli
 
 import (
 	"bytes"
@@ -26,23 +26,23 @@ func TestMappingDoneBefore(t *testing.T) {
 	if err := os.WriteFile(path, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := mapPath(path)
+	m, err := MapPath(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.release()
+	defer m.Release()
 	if !m.mapped {
 		t.Fatal("a regular file was not mapped")
 	}
-	m.doneBefore(10 << 10) // less than dropEvery past the start: nothing
+	m.DoneBefore(10 << 10) // less than dropEvery past the start: nothing
 	if m.dropped != 0 {
 		t.Errorf("dropped %d after 10 KiB", m.dropped)
 	}
-	m.doneBefore(2<<20 + 5)
+	m.DoneBefore(2<<20 + 5)
 	if page := os.Getpagesize(); m.dropped%page != 0 || m.dropped > 2<<20+5-dropBehind || m.dropped < 2<<20-dropBehind-page {
 		t.Errorf("dropped up to %d after 2 MiB+5", m.dropped)
 	}
-	if !bytes.Equal(m.data, want) {
+	if !bytes.Equal(m.Data, want) {
 		t.Error("the mapping reads other bytes after giving pages back")
 	}
 }

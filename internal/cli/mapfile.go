@@ -1,22 +1,23 @@
-package main
+package cli
 
 import (
 	"io"
 	"os"
 )
 
-// mapping is a file's bytes for --fix and check's resync, which need
-// random access to the whole file: mapped read-only where the platform
-// allows (the pages stay in the page cache instead of a heap copy the size
-// of the file), read into memory otherwise.
-type mapping struct {
-	data    []byte
+// Mapping is a file's bytes for the commands that need random access to
+// the whole file (rdbtool check's resync and --fix, aoftool's salvage):
+// mapped read-only where the platform allows (the pages stay in the page
+// cache instead of a heap copy the size of the file), read into memory
+// otherwise.
+type Mapping struct {
+	Data    []byte
 	mapped  bool
 	dropped int // data[:dropped] has been given back (page-aligned)
 }
 
-// mapPath maps the file at path.
-func mapPath(path string) (*mapping, error) {
+// MapPath maps the file at path. Release unmaps it.
+func MapPath(path string) (*Mapping, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -25,9 +26,9 @@ func mapPath(path string) (*mapping, error) {
 	return mapFile(f)
 }
 
-func readAll(f *os.File) (*mapping, error) {
+func readAll(f *os.File) (*Mapping, error) {
 	data, err := io.ReadAll(f)
-	return &mapping{data: data}, err
+	return &Mapping{Data: data}, err
 }
 
 // dropBehind is how far the salvage may have moved past data it gives back

@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package cli
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 )
 
 // mapFile maps a regular file; other files are read into memory.
-func mapFile(f *os.File) (*mapping, error) {
+func mapFile(f *os.File) (*Mapping, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -22,23 +22,23 @@ func mapFile(f *os.File) (*mapping, error) {
 	}
 	// Read mostly forward: let the kernel read ahead.
 	syscall.Madvise(data, syscall.MADV_SEQUENTIAL)
-	return &mapping{data: data, mapped: true}, nil
+	return &Mapping{Data: data, mapped: true}, nil
 }
 
-// release unmaps the file.
-func (m *mapping) release() {
+// Release unmaps the file.
+func (m *Mapping) Release() {
 	if m.mapped {
-		syscall.Munmap(m.data)
+		syscall.Munmap(m.Data)
 		m.mapped = false
 	}
-	m.data = nil
+	m.Data = nil
 }
 
-// doneBefore says the caller is past off for good: the mapped pages well
+// DoneBefore says the caller is past off for good: the mapped pages well
 // before it leave the process (they stay in the page cache, and reading
 // them again would only fault them back in), so RSS stays flat on a large
 // file.
-func (m *mapping) doneBefore(off int64) {
+func (m *Mapping) DoneBefore(off int64) {
 	if !m.mapped {
 		return
 	}
@@ -47,6 +47,6 @@ func (m *mapping) doneBefore(off int64) {
 	if end-m.dropped < dropEvery {
 		return
 	}
-	syscall.Madvise(m.data[m.dropped:end], syscall.MADV_DONTNEED)
+	syscall.Madvise(m.Data[m.dropped:end], syscall.MADV_DONTNEED)
 	m.dropped = end
 }
