@@ -15,22 +15,100 @@ import (
 	"github.com/persistkit/persistkit/internal/cli"
 )
 
-// salvaged is the repaired content of one damaged file.
+// salvaged is the repair of one damaged file: what it keeps of the
+// original, in order, after the RDB part re-encoded when that was damaged.
+// The repaired file is written from the original's mapped bytes (writeTo),
+// never held in memory.
 type salvaged struct {
 	file     *fileCheck
-	data     []byte
+	keep     [][2]int64 // byte ranges [start, end) of the original kept
+	size     int64      // bytes of the repaired file
 	kept     int64      // commands kept
 	keys     int64      // RDB keys kept (re-encoded)
 	dropped  [][2]int64 // byte ranges [start, end) of the original left out
 	rdbFixed bool       // the RDB part was rewritten
+	rdbSize  int64      // ... into this many bytes
+	// done says the salvage is past an offset of the original for good
+	// (its mapped pages may go), rewind that a new pass over it starts;
+	// nil: nothing to say.
+	done   func(int64)
+	rewind func()
+}
+
+// keepRange keeps data[a:b].
+func (s *salvaged) keepRange(a, b int64) {
+	if a >= b {
+		return
+	}
+	s.size += b - a
+	if n := len(s.keep); n > 0 && s.keep[n-1][1] == a {
+		s.keep[n-1][1] = b
+		return
+	}
+	s.keep = append(s.keep, [2]int64{a, b})
+}
+
+func (s *salvaged) past(off int64) {
+	if s.done != nil {
+		s.done(off)
+	}
+}
+
+// writeTo writes the repaired file: the RDB part re-encoded again (the
+// same bytes as when sizing it), then the kept ranges of data.
+func (s *salvaged) writeTo(ctx context.Context, w io.Writer, data []byte) error {
+	if s.rewind != nil {
+		s.rewind()
+	}
+	if s.rdbFixed {
+		cw := &countingWriter{w: w}
+		if _, _, err := salvageRDB(ctx, data, cw, &salvaged{done: s.done}); err != nil {
+			return err
+		}
+		if cw.n != s.rdbSize {
+			return fmt.Errorf("internal error: the RDB part re-encoded to %d bytes, then to %d", s.rdbSize, cw.n)
+		}
+	}
+	const chunk = 8 << 20 // written between progress calls, for the mapping
+	for _, r := range s.keep {
+		for a := r[0]; a < r[1]; a += chunk {
+			b := min(a+chunk, r[1])
+			if _, err := w.Write(data[a:b]); err != nil {
+				return err
+			}
+			s.past(b)
+		}
+	}
+	return nil
+}
+
+// countingWriter counts what goes through it to w (nil: discards it).
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	if c.w == nil {
+		return len(p), nil
+	}
+	return c.w.Write(p)
 }
 
 // runSalvage repairs every damaged file: complete commands are kept, each
 // damaged range is skipped up to the next valid command start, and an RDB
 // part keeps the keys decodable before its damage. Salvage needs random
-// access, so each damaged file is read into memory.
+// access, so each damaged file is mapped (read into memory where mapping
+// is not available); the repaired file is written from the mapping.
 func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 	var todo []*salvaged
+	var maps []*cli.Mapping
+	defer func() {
+		for _, m := range maps {
+			m.Release()
+		}
+	}()
 	for _, f := range run.Files {
 		if f.valid() {
 			continue
@@ -38,14 +116,16 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 		if f.Format == "missing" {
 			return cli.Invalid(fmt.Errorf("%s is missing; nothing to salvage", f.Name))
 		}
-		data, err := os.ReadFile(f.Path)
+		m, err := cli.MapPath(f.Path)
 		if err != nil {
 			return err
 		}
-		s, err := salvageFile(ctx, f, data)
+		maps = append(maps, m)
+		s, err := salvageFile(ctx, f, m.Data, m.DoneBefore)
 		if err != nil {
 			return err
 		}
+		s.rewind = m.Rewind
 		todo = append(todo, s)
 	}
 	w := bufio.NewWriter(o.env.Out)
@@ -61,7 +141,7 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 	}
 	if !o.g.JSON {
 		for _, s := range todo {
-			fmt.Fprintf(w, "Salvage of %s: %d bytes -> %d bytes, %d commands kept", cli.Printable(s.file.Name), s.file.Size, len(s.data), s.kept)
+			fmt.Fprintf(w, "Salvage of %s: %d bytes -> %d bytes, %d commands kept", cli.Printable(s.file.Name), s.file.Size, s.size, s.kept)
 			if s.rdbFixed {
 				fmt.Fprintf(w, ", %d RDB keys re-encoded", s.keys)
 			}
@@ -80,10 +160,9 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 		return cli.Invalid(errors.New("Aborting...: nothing was changed"))
 	}
 	var baks []string
-	for _, s := range todo {
+	for i, s := range todo {
 		bak, err := replaceFile(s.file.Path, !o.noBackup, func(w io.Writer, _ *os.File) error {
-			_, err := w.Write(s.data)
-			return err
+			return s.writeTo(ctx, w, maps[i].Data)
 		})
 		if err != nil {
 			return err
@@ -101,7 +180,7 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 			b = append(b, `{"file":`...)
 			b = cli.AppendString(b, s.file.Path)
 			b = append(b, `,"new_size":`...)
-			b = strconv.AppendInt(b, int64(len(s.data)), 10)
+			b = strconv.AppendInt(b, s.size, 10)
 			b = append(b, `,"commands_kept":`...)
 			b = strconv.AppendInt(b, s.kept, 10)
 			b = append(b, `,"rdb_keys_kept":`...)
@@ -148,33 +227,36 @@ func (s *salvaged) drop(a, b int64) {
 	s.dropped = append(s.dropped, [2]int64{a, b})
 }
 
-func salvageFile(ctx context.Context, f *fileCheck, data []byte) (*salvaged, error) {
-	s := &salvaged{file: f}
-	var out bytes.Buffer
+// salvageFile plans the repair of a damaged file; done, if not nil, is
+// told how far the plan has read data for good.
+func salvageFile(ctx context.Context, f *fileCheck, data []byte, done func(int64)) (*salvaged, error) {
+	s := &salvaged{file: f, done: done}
 	start := int64(0)
 	if f.RDB != nil {
 		if f.RDB.Err == nil {
 			start = f.RDB.End
-			out.Write(data[:start])
+			s.keepRange(0, start)
 		} else {
-			end, resume, err := salvageRDB(ctx, data, &out, s)
+			// Sized now, re-encoded again when the file is written.
+			cw := &countingWriter{}
+			end, resume, err := salvageRDB(ctx, data, cw, s)
 			if err != nil {
 				return nil, err
 			}
-			s.rdbFixed = true
+			s.rdbFixed, s.rdbSize = true, cw.n
+			s.size += cw.n
 			s.drop(end, resume)
 			start = resume
 		}
 	}
-	salvageRESP(data, start, &out, s)
-	s.data = out.Bytes()
+	salvageRESP(data, start, s)
 	return s, nil
 }
 
 // salvageRDB re-encodes the records of a damaged RDB part that decode
 // completely, then looks for the RESP tail after the damage. It returns the
 // end of the last good record and where RESP resumes.
-func salvageRDB(ctx context.Context, data []byte, out *bytes.Buffer, s *salvaged) (good, resume int64, err error) {
+func salvageRDB(ctx context.Context, data []byte, out io.Writer, s *salvaged) (good, resume int64, err error) {
 	dec := rdb.NewDecoder(bytes.NewReader(data), &rdb.DecodeOptions{Deep: true})
 	ver, verr := dec.Version()
 	if verr != nil {
@@ -186,8 +268,11 @@ func salvageRDB(ctx context.Context, data []byte, out *bytes.Buffer, s *salvaged
 	// where keeping stops, not a key to drop quietly and count as kept.
 	enc := rdb.NewEncoder(out, &rdb.EncodeOptions{Version: max(ver, 6), Flavour: flav, KeepEncoding: true})
 	for n := 0; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			return 0, 0, ctx.Err()
+		if n%1024 == 0 {
+			if ctx.Err() != nil {
+				return 0, 0, ctx.Err()
+			}
+			s.past(dec.Offset() - 1<<20) // the decoder reads ahead of its offset
 		}
 		rec, err := dec.Next()
 		if err == io.EOF {
@@ -224,13 +309,20 @@ func salvageRDB(ctx context.Context, data []byte, out *bytes.Buffer, s *salvaged
 
 // salvageRESP keeps every complete command of data[start:] outside damaged
 // ranges, dropping transactions that are cut by damage or never closed.
-func salvageRESP(data []byte, start int64, out *bytes.Buffer, s *salvaged) {
+func salvageRESP(data []byte, start int64, s *salvaged) {
 	pos := start
 	size := int64(len(data))
 	tx := int64(-1) // offset of an open MULTI
 	var txCmds int64
 	mark := start // everything before mark is kept or dropped already
-	keep := func(a, b int64) { out.Write(data[a:b]); mark = b }
+	nKept := 0
+	keep := func(a, b int64) {
+		s.keepRange(a, b)
+		mark = b
+		if nKept++; nKept%4096 == 0 {
+			s.past(mark - 1<<20) // the reader reads ahead of mark
+		}
+	}
 	drop := func(a, b int64) { s.drop(a, b); mark = max(mark, b) }
 	for pos < size {
 		rr := resp.NewReader(bytes.NewReader(data[pos:]), &resp.ReaderOptions{Reuse: true, StartOffset: pos})

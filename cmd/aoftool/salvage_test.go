@@ -21,8 +21,14 @@ func FuzzSalvageRESP(f *testing.F) {
 	f.Add([]byte("#" + strings.Repeat("x", 1100) + "\r\n" + cmds("SET a 1")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := &salvaged{}
+		salvageRESP(data, 0, s)
 		var out bytes.Buffer
-		salvageRESP(data, 0, &out, s)
+		if err := s.writeTo(context.Background(), &out, data); err != nil {
+			t.Fatal(err)
+		}
+		if int64(out.Len()) != s.size {
+			t.Fatalf("wrote %d bytes, planned %d", out.Len(), s.size)
+		}
 		var rebuilt []byte
 		prev := int64(0)
 		for _, d := range s.dropped {

@@ -9,3 +9,4 @@ func mapFile(f *os.File) (*Mapping, error) { return readAll(f) }
 
 func (m *Mapping) Release()         { m.Data = nil }
 func (m *Mapping) DoneBefore(int64) {}
+func (m *Mapping) Rewind()          {}

@@ -50,3 +50,7 @@ func (m *Mapping) DoneBefore(off int64) {
 	syscall.Madvise(m.Data[m.dropped:end], syscall.MADV_DONTNEED)
 	m.dropped = end
 }
+
+// Rewind says a new pass over the data starts: DoneBefore gives back
+// pages from the start again.
+func (m *Mapping) Rewind() { m.dropped = 0 }
