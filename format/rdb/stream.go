@@ -144,7 +144,11 @@ func (d *Decoder) streamNode(st *Stream, blob []byte, master StreamID, keep bool
 		}
 	}
 	_, err := walkListpack(blob, func(i int, be blobEntry) error {
-		ents = append(ents, be)
+		// Field by field: copying be whole reloads it from its spill
+		// slot with 16-byte loads the CPU cannot forward.
+		ents = append(ents, blobEntry{})
+		x := &ents[len(ents)-1]
+		x.Str, x.Int, x.IsInt = be.Str, be.Int, be.IsInt
 		return nil
 	})
 	d.lpents = ents[:0]
@@ -244,12 +248,14 @@ func (d *Decoder) streamNode(st *Stream, blob []byte, master StreamID, keep bool
 		if fn != nil {
 			se.Fields = newFields(len(fn))
 			for k := range fn {
-				se.Fields[k] = StreamField{d.entryText(fn[k], true, 0, arena), d.entryText(vals[k], true, 0, arena)}
+				f := &se.Fields[k]
+				f.Field, f.Value = d.entryText(&fn[k], true, 0, arena), d.entryText(&vals[k], true, 0, arena)
 			}
 		} else {
 			se.Fields = newFields(len(vals) / 2)
 			for k := range se.Fields {
-				se.Fields[k] = StreamField{d.entryText(vals[2*k], true, 0, arena), d.entryText(vals[2*k+1], true, 0, arena)}
+				f := &se.Fields[k]
+				f.Field, f.Value = d.entryText(&vals[2*k], true, 0, arena), d.entryText(&vals[2*k+1], true, 0, arena)
 			}
 		}
 		st.Entries = append(st.Entries, se)
