@@ -58,8 +58,11 @@ func (d *Decoder) deferBlob(alloc func(n int) []byte, b *Blob) error {
 	if err != nil {
 		return err
 	}
-	*b = Blob{ent: Entry{Type: e.Type, Kind: e.Kind, Encoding: e.Encoding}, data: data, base: d.strOff, lzf: d.strLZF,
-		noKey: d.curKey == nil}
+	// Field by field, as *b = Blob{...} built the struct on the stack and
+	// copied it out with loads that stall on the stores just made.
+	b.ent = Entry{}
+	b.ent.Type, b.ent.Kind, b.ent.Encoding = e.Type, e.Kind, e.Encoding
+	b.data, b.base, b.lzf, b.noKey = data, d.strOff, d.strLZF, d.curKey == nil
 	return nil
 }
 

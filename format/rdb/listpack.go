@@ -84,7 +84,7 @@ func lpEntryAt(blob []byte, p, end, i int) (blobEntry, int, error) {
 	avail := int64(end - p)
 	switch {
 	case b0 < 0x80: // 7-bit uint
-		e = blobEntry{Int: int64(b0), IsInt: true}
+		e.Int, e.IsInt = int64(b0), true
 		hdr = 1
 	case b0 < 0xC0: // 6-bit string length
 		hdr, dlen = 1, int64(b0&0x3F)
@@ -132,16 +132,16 @@ func lpEntryAt(blob []byte, p, end, i int) (blobEntry, int, error) {
 		if u >= 1<<12 {
 			u -= 1 << 13
 		}
-		e = blobEntry{Int: u, IsInt: true}
+		e.Int, e.IsInt = u, true
 	case b0 == 0xF1:
-		e = blobEntry{Int: int64(int16(binary.LittleEndian.Uint16(d))), IsInt: true}
+		e.Int, e.IsInt = int64(int16(binary.LittleEndian.Uint16(d))), true
 	case b0 == 0xF2:
 		u := int32(uint32(d[0])|uint32(d[1])<<8|uint32(d[2])<<16) << 8 >> 8
-		e = blobEntry{Int: int64(u), IsInt: true}
+		e.Int, e.IsInt = int64(u), true
 	case b0 == 0xF3:
-		e = blobEntry{Int: int64(int32(binary.LittleEndian.Uint32(d))), IsInt: true}
+		e.Int, e.IsInt = int64(int32(binary.LittleEndian.Uint32(d))), true
 	case b0 == 0xF4:
-		e = blobEntry{Int: int64(binary.LittleEndian.Uint64(d)), IsInt: true}
+		e.Int, e.IsInt = int64(binary.LittleEndian.Uint64(d)), true
 	}
 	return e, size, nil
 }
