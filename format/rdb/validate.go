@@ -110,27 +110,26 @@ func IsEmpty(v Value) bool {
 // the top cost of deep-checking files of small collections.
 //
 // Tables are kept from value to value, so a file of large collections does
-// not allocate (and page-fault) a growing table for each one: a slot is in
-// use only if its gen is the set's current generation, so reset is O(1)
-// and never clears a table. Growing moves the entries between two tables
-// used in turn (both kept), under a new generation, so the sparse prefix
-// a small collection uses stays cache-friendly after a big one.
+// not allocate (and page-fault) a growing table for each one; a value
+// clears only the slots it uses, so the prefix a small collection uses
+// stays cache-friendly after a big one. Slots are 8 bytes (the hash's low
+// 32 bits and the member's index): with 16-byte slots (a 64-bit hash and a
+// generation stamp, which spared the clearing) the table's cache misses
+// were a fifth of checking a file of large sets and hashes.
 type memberSet struct {
 	seed  maphash.Seed
 	arena []byte
 	ends  []int // member i is arena[ends[i-1]:ends[i]]
 	table []msSlot
 	spare []msSlot // the other table, for the next grow
-	gen   uint32
-	warm  bool // a value has reserved before: its table is kept
+	warm  bool     // a value has reserved before: its table is kept
 
 	k0, k1, k2, k3 uint64 // hash keys for short members, from seed
 }
 
 type msSlot struct {
-	hash uint64
-	idx  uint32 // member index + 1
-	gen  uint32 // the slot is free unless gen is the set's current one
+	hash uint32 // the low 32 bits of the member's hash
+	idx  uint32 // member index + 1; 0: free
 }
 
 // msKeep bounds what is kept between values (slots per table, arena
@@ -142,14 +141,14 @@ const msKeep = 1 << 16
 const msStart = 16
 
 // msReserveMax caps the table size taken from a count in the file before
-// the members arrive: a lying count costs at most 512 KiB, once per
+// the members arrive: a lying count costs at most 256 KiB, once per
 // Decoder (tables are kept), and values of up to 8191 members never grow
 // (moving the entries was a tenth of deep-checking zsets of 5000).
 const msReserveMax = 1 << 15
 
 // msReserveFirst caps the first reservation of a Decoder: a short-lived
 // decoder (check --fix probes thousands of positions in damaged bytes, one
-// decoder each) would otherwise pay up to 512 KiB for a count read from
+// decoder each) would otherwise pay up to 256 KiB for a count read from
 // garbage. A real first value that is larger grows a few times, once.
 const msReserveFirst = 1 << 10
 
@@ -170,7 +169,6 @@ func (s *memberSet) reserve(n uint64) {
 	if cap(s.spare) > cap(s.table) {
 		s.table, s.spare = s.spare, s.table
 	}
-	// Every slot is free: reset moved to a new generation.
 	s.table = sizeTable(s.table, want)
 }
 
@@ -195,27 +193,18 @@ func (s *memberSet) reset() {
 		s.ends = nil
 	}
 	s.arena, s.ends = s.arena[:0], s.ends[:0]
-	s.nextGen()
 	s.table = sizeTable(s.table, msStart)
 }
 
-// nextGen frees every slot of both tables.
-func (s *memberSet) nextGen() {
-	s.gen++
-	if s.gen == 0 {
-		clear(s.table[:cap(s.table)])
-		clear(s.spare[:cap(s.spare)])
-		s.gen = 1
-	}
-}
-
-// sizeTable returns t resized to n slots, reallocating only when its
-// capacity is short (fresh slots have gen 0, which is never current).
+// sizeTable returns t resized to n free slots, reallocating only when its
+// capacity is short.
 func sizeTable(t []msSlot, n int) []msSlot {
 	if cap(t) < n {
 		return make([]msSlot, n)
 	}
-	return t[:n]
+	t = t[:n]
+	clear(t)
+	return t
 }
 
 // hash is maphash, except for members of up to 16 bytes (most of them),
@@ -251,15 +240,14 @@ func (s *memberSet) add(m []byte) bool {
 	if 2*(len(s.ends)+1) > len(s.table) {
 		s.grow()
 	}
-	h := s.hash(m)
-	mask := uint64(len(s.table) - 1)
-	gen := s.gen
+	h := uint32(s.hash(m))
+	mask := uint32(len(s.table) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &s.table[i]
-		if sl.gen != gen {
+		if sl.idx == 0 {
 			s.arena = append(s.arena, m...)
 			s.ends = append(s.ends, len(s.arena))
-			*sl = msSlot{hash: h, idx: uint32(len(s.ends)), gen: gen}
+			sl.hash, sl.idx = h, uint32(len(s.ends))
 			return false
 		}
 		if sl.hash == h && bytes.Equal(s.member(sl.idx-1), m) {
@@ -269,30 +257,18 @@ func (s *memberSet) add(m []byte) bool {
 }
 
 func (s *memberSet) grow() {
-	old, oldGen := s.table, s.gen
-	gen := oldGen + 1
-	wrapped := gen == 0
-	if wrapped {
-		gen = 1
-	}
+	old := s.table
 	t := sizeTable(s.spare, max(msStart, 2*len(old)))
-	if wrapped {
-		clear(t[:cap(t)])
-	}
-	mask := uint64(len(t) - 1)
+	mask := uint32(len(t) - 1)
 	for _, sl := range old {
-		if sl.gen != oldGen {
+		if sl.idx == 0 {
 			continue
 		}
 		i := sl.hash & mask
-		for t[i].gen == gen {
+		for t[i].idx != 0 {
 			i = (i + 1) & mask
 		}
-		sl.gen = gen
 		t[i] = sl
 	}
-	if wrapped {
-		clear(old[:cap(old)])
-	}
-	s.table, s.spare, s.gen = t, old, gen
+	s.table, s.spare = t, old
 }
