@@ -117,8 +117,13 @@ func appendScore(dst []byte, f float64, prec int) []byte {
 	if i := int64(f); float64(i) == f && i > -limit && i < limit && (i != 0 || !math.Signbit(f)) {
 		return strconv.AppendInt(dst, i, 10)
 	}
-	if prec == 0 {
+	switch prec {
+	case 0:
 		prec = -1 // shortest round trip
+	case 17:
+		if out, ok := appendG17(dst, f); ok {
+			return out
+		}
 	}
 	return strconv.AppendFloat(dst, f, 'g', prec, 64)
 }
