@@ -121,7 +121,11 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 			return err
 		}
 		maps = append(maps, m)
-		s, err := salvageFile(ctx, f, m.Data, m.DoneBefore)
+		var s *salvaged
+		err = cli.WithMapped(f.Path, func() (err error) {
+			s, err = salvageFile(ctx, f, m.Data, m.DoneBefore)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -162,7 +166,7 @@ func runSalvage(ctx context.Context, o *checkOptions, run *checkRun) error {
 	var baks []string
 	for i, s := range todo {
 		bak, err := replaceFile(s.file.Path, !o.noBackup, func(w io.Writer, _ *os.File) error {
-			return s.writeTo(ctx, w, maps[i].Data)
+			return cli.WithMapped(s.file.Path, func() error { return s.writeTo(ctx, w, maps[i].Data) })
 		})
 		if err != nil {
 			return err

@@ -652,7 +652,11 @@ func (r *checkReport) resync(ctx context.Context, path string) {
 		return
 	}
 	defer in.Release()
-	res, err := salvageRDB(ctx, in.Data, nil, in.DoneBefore, nil)
+	var res *salvage
+	err = cli.WithMapped(path, func() (err error) {
+		res, err = salvageRDB(ctx, in.Data, nil, in.DoneBefore, nil)
+		return err
+	})
 	if err != nil || len(res.Problems) == 0 {
 		return
 	}

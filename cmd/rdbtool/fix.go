@@ -82,7 +82,11 @@ func runFix(ctx context.Context, o *checkOptions) error {
 			return err
 		}
 	}
-	res, err := salvageTo(ctx, o, data, in.DoneBefore, dst, nil)
+	var res *salvage
+	err = cli.WithMapped(o.file, func() (err error) {
+		res, err = salvageTo(ctx, o, data, in.DoneBefore, dst, nil)
+		return err
+	})
 	if err == nil && len(res.LateDups) > 0 {
 		// Duplicates found only at the end were written: salvage again,
 		// dropping them where they are met.
@@ -90,7 +94,10 @@ func runFix(ctx context.Context, o *checkOptions) error {
 		for i, d := range res.LateDups {
 			drop[i] = d.Offset
 		}
-		res, err = salvageTo(ctx, o, data, in.DoneBefore, dst, drop)
+		err = cli.WithMapped(o.file, func() (err error) {
+			res, err = salvageTo(ctx, o, data, in.DoneBefore, dst, drop)
+			return err
+		})
 		if err == nil && len(res.LateDups) > 0 {
 			err = fmt.Errorf("internal error: %d duplicate keys left after dropping the ones found", len(res.LateDups))
 		}

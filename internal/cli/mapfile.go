@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 )
 
 // Mapping is a file's bytes for the commands that need random access to
@@ -38,3 +40,22 @@ var (
 	dropBehind = 1 << 20
 	dropEvery  = 8 << 20
 )
+
+// WithMapped runs fn, which reads a Mapping of path, and turns a fault
+// while reading it into an error naming the file: a mapped file that
+// another program truncates makes reading past its new end a bus error,
+// which would otherwise end the process with a stack trace.
+func WithMapped(path string, fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			if f, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("%s: the file changed while it was read (truncated by another program?): %v", Printable(path), f)
+				return
+			}
+			panic(r)
+		}
+	}()
+	return fn()
+}

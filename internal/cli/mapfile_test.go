@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,32 @@ func TestMappingDoneBefore(t *testing.T) {
 	}
 	if !bytes.Equal(m.Data, want) {
 		t.Error("the mapping reads other bytes after giving pages back")
+	}
+}
+
+// TestWithMappedTruncated: a mapped file truncated by another program
+// reads as an error naming it, not a crash.
+func TestWithMappedTruncated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := MapPath(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Release()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	var sum byte
+	err = WithMapped(path, func() error {
+		for _, b := range m.Data {
+			sum += b
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("reading a truncated mapping: %v, want an error naming %s", err, path)
 	}
 }
