@@ -400,9 +400,9 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 			if !quickPlausible(data, p) {
 				continue
 			}
-			// A record quickPlausible could not frame is probed with
-			// small limits: random bytes declaring a stream or module
-			// value of megabytes would cost a copy of them.
+			// A record frameRecord does not frame (a stream, KEY_META,
+			// type 22) is probed with small limits: random bytes
+			// declaring megabytes would cost a copy of them.
 			lim := rdb.Limits{}
 			if end, _ := frameRecord(data, p); end < 0 {
 				lim = probeLimits
@@ -730,10 +730,10 @@ func blobPlausible(t rdb.Type, data []byte, p int64) bool {
 	return len(b) >= 7 && le32(0) == uint64(len(b)) && b[len(b)-1] == 0xFF
 }
 
-// probeLimits bound what the probe of a record that quickPlausible could
-// not frame may read: a stream node, module value or MODULE_AUX that large
-// right after damage is dropped with it (they are far smaller in practice:
-// stream nodes hold 4 KiB by default).
+// probeLimits bound what the probe of a record that frameRecord does not
+// frame may read: a stream with a node over 1 MiB or more than 2^20 nodes
+// or pending entries, or such a KEY_META or type-22 hash, right after
+// damage is dropped with it (stream nodes hold 4 KiB by default).
 var probeLimits = rdb.Limits{MaxStringLen: 1 << 20, MaxRawLen: 1 << 20, MaxElements: 1 << 20}
 
 // resyncMaxKey is the longest key (as stored) a resync point may start
