@@ -38,9 +38,9 @@ var fixBufSize = 1 << 20
 var salvageKeySetBudget = 0
 
 // runFix salvages FILE: it maps the file (resynchronising needs random
-// access; stdin is read into memory), keeps every record that decodes
-// completely and validates, and after damage scans forward for the next
-// plausible record.
+// access; stdin or a FIFO is spooled to a temporary file first), keeps
+// every record that decodes completely and validates, and after damage
+// scans forward for the next plausible record.
 func runFix(ctx context.Context, o *checkOptions) error {
 	if o.inPlace == (o.output != "") {
 		return cli.Usagef("--fix needs exactly one of -o OUT or --in-place")
@@ -56,15 +56,14 @@ func runFix(ctx context.Context, o *checkOptions) error {
 	var in *cli.Mapping
 	var err error
 	if o.file == "-" {
-		var data []byte
-		data, err = io.ReadAll(o.env.In)
-		in = &cli.Mapping{Data: data}
-	} else if in, err = cli.MapPath(o.file); err == nil {
-		defer in.Release()
+		in, err = cli.MapReader(o.env.In) // spooled to $TMPDIR, not memory
+	} else {
+		in, err = cli.MapPath(o.file)
 	}
 	if err != nil {
 		return err
 	}
+	defer in.Release()
 	data := in.Data
 	dst := o.output
 	if o.inPlace {

@@ -28,9 +28,38 @@ func MapPath(path string) (*Mapping, error) {
 	return mapFile(f)
 }
 
-func readAll(f *os.File) (*Mapping, error) {
-	data, err := io.ReadAll(f)
+func readAll(r io.Reader) (*Mapping, error) {
+	data, err := io.ReadAll(r)
 	return &Mapping{Data: data}, err
+}
+
+// MapReader maps what r holds (stdin, a FIFO): where the platform maps
+// files, r is copied into an unlinked temporary file in [os.TempDir]
+// first, so the bytes take disk there, not memory; elsewhere they are read
+// into memory.
+func MapReader(r io.Reader) (*Mapping, error) {
+	if !canMap {
+		return readAll(r)
+	}
+	if f, ok := r.(*os.File); ok {
+		// A regular file (stdin redirected from one) at its start is
+		// mapped as it is.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil && off == 0 {
+				return mapFile(f)
+			}
+		}
+	}
+	f, err := os.CreateTemp("", "persistkit-spool-")
+	if err != nil {
+		return nil, fmt.Errorf("spooling the input: %w", err)
+	}
+	defer f.Close() // a mapping outlives its descriptor
+	os.Remove(f.Name())
+	if _, err := io.Copy(f, r); err != nil {
+		return nil, fmt.Errorf("spooling the input to %s: %w", os.TempDir(), err)
+	}
+	return mapFile(f)
 }
 
 // dropBehind is how far the salvage may have moved past data it gives back

@@ -4,6 +4,8 @@ package cli
 
 import "os"
 
+const canMap = false
+
 // mapFile reads f into memory where mmap is not available.
 func mapFile(f *os.File) (*Mapping, error) { return readAll(f) }
 

@@ -74,3 +74,39 @@ func TestWithMappedTruncated(t *testing.T) {
 		t.Fatalf("reading a truncated mapping: %v, want an error naming %s", err, path)
 	}
 }
+
+// TestMapReader: input that cannot be mapped as it is (a pipe, here any
+// reader) is spooled and mapped with the same bytes, and leaves no file;
+// a regular file at its start maps with the same bytes too.
+func TestMapReader(t *testing.T) {
+	want := make([]byte, 3<<20+7)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range want {
+		want[i] = byte(r.Uint32())
+	}
+	t.Setenv("TMPDIR", t.TempDir())
+	m, err := MapReader(bytes.NewReader(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.Data, want) || !m.mapped {
+		t.Errorf("spooled input: %d bytes, mapped %v", len(m.Data), m.mapped)
+	}
+	m.Release()
+	if left, _ := os.ReadDir(os.Getenv("TMPDIR")); len(left) != 0 {
+		t.Errorf("spool files left: %v", left)
+	}
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if m, err = MapReader(f); err != nil || !bytes.Equal(m.Data, want) {
+		t.Fatalf("regular file: %v", err)
+	}
+	m.Release()
+}

@@ -7,13 +7,19 @@ import (
 	"syscall"
 )
 
-// mapFile maps a regular file; other files are read into memory.
+// canMap: files are mapped here.
+const canMap = true
+
+// mapFile maps a regular file; other files are spooled to one first.
 func mapFile(f *os.File) (*Mapping, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() || st.Size() == 0 || int64(int(st.Size())) != st.Size() {
+	if !st.Mode().IsRegular() {
+		return MapReader(f) // a FIFO or device: spooled to a file
+	}
+	if st.Size() == 0 || int64(int(st.Size())) != st.Size() {
 		return readAll(f)
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
