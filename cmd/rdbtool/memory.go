@@ -141,13 +141,13 @@ func runMemory(ctx context.Context, o *memoryOptions) error {
 			if !ok {
 				continue
 			}
-			v, err := dec.Value()
+			payload, elems, mem, err := entryMem(dec, e)
 			if err != nil {
 				return err
 			}
 			k := keySize{db: e.DB, key: e.Key, kind: e.Kind, enc: e.Encoding, rdbBytes: dec.Offset() - e.Offset,
-				payload: valueSize(v), elements: valueLen(v), expire: e.ExpireAtMs,
-				mem: memEstimate(e.Key, v), seq: n}
+				payload: payload, elements: elems, expire: e.ExpireAtMs,
+				mem: keyMem(e.Key, mem), seq: n}
 			if o.top == 0 {
 				emit(&k)
 				continue

@@ -10,8 +10,9 @@ import (
 	"github.com/persistkit/persistkit/format/rdb"
 )
 
-// TestEntrySizeMatchesValue: stats' streamed element count and payload of
-// every key of every corpus RDB equal valueLen and valueSize of the key's
+// TestEntrySizeMatchesValue: the streamed element count, payload and
+// memory estimate of stats (entrySize) and memory (entryMem), on every key
+// of every corpus RDB, equal valueLen, valueSize and valueMem of the key's
 // decoded Value.
 func TestEntrySizeMatchesValue(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*", "*.rdb"))
@@ -23,6 +24,7 @@ func TestEntrySizeMatchesValue(t *testing.T) {
 			continue
 		}
 		streamed := rdb.NewDecoder(bytes.NewReader(data), nil)
+		forMem := rdb.NewDecoder(bytes.NewReader(data), nil)
 		built := rdb.NewDecoder(bytes.NewReader(data), nil)
 		for {
 			rec, err := streamed.Next()
@@ -32,23 +34,26 @@ func TestEntrySizeMatchesValue(t *testing.T) {
 				}
 				break
 			}
-			if _, err := built.Next(); err != nil {
-				t.Fatalf("%s: the two decoders part: %v", f, err)
+			_, err1 := forMem.Next()
+			if _, err2 := built.Next(); err1 != nil || err2 != nil {
+				t.Fatalf("%s: the decoders part: %v %v", f, err1, err2)
 			}
 			e, ok := rec.(*rdb.Entry)
 			if !ok {
 				continue
 			}
 			n, size, err := entrySize(streamed, e)
+			msize, mn, mem, merr := entryMem(forMem, e)
 			v, verr := built.Value()
-			if (err != nil) != (verr != nil) {
-				t.Fatalf("%s: key %q: streamed error %v, Value error %v", f, e.Key, err, verr)
+			if (err != nil) != (verr != nil) || (merr != nil) != (verr != nil) {
+				t.Fatalf("%s: key %q: streamed errors %v, %v; Value error %v", f, e.Key, err, merr, verr)
 			}
 			if err != nil {
 				break
 			}
-			if n != valueLen(v) || size != valueSize(v) {
-				t.Errorf("%s: key %q (%s): %d elements, %d bytes; Value has %d, %d", f, e.Key, e.Encoding, n, size, valueLen(v), valueSize(v))
+			if n != valueLen(v) || size != valueSize(v) || mn != n || msize != size || mem != valueMem(v) {
+				t.Errorf("%s: key %q (%s): %d/%d elements, %d/%d bytes, mem %d; Value has %d, %d, %d", f, e.Key, e.Encoding,
+					n, mn, size, msize, mem, valueLen(v), valueSize(v), valueMem(v))
 			}
 			keys++
 			kinds[e.Kind] = true
