@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,5 +63,31 @@ func TestEntrySizeMatchesValue(t *testing.T) {
 	}
 	if keys < 1000 || len(kinds) < 7 {
 		t.Errorf("%d keys of %d kinds compared", keys, len(kinds))
+	}
+}
+
+// TestAppendCSVField: memory's CSV fields are what encoding/csv writes, on
+// the fields that need quoting and on random ones.
+func TestAppendCSVField(t *testing.T) {
+	fields := []string{"", "k", "a,b", `say "hi"`, "cr\rlf\n", " lead", "\tlead", "\u00a0nbsp", `\.`, `\.x`, "trail ",
+		"base64:AAEC", "ünï", "\"", ","}
+	r := rand.New(rand.NewPCG(1, 1))
+	for range 2000 {
+		const alphabet = " ,\"\r\na\\.\t"
+		b := make([]byte, r.IntN(12))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		fields = append(fields, string(b))
+	}
+	for _, f := range fields {
+		var want bytes.Buffer
+		cw := csv.NewWriter(&want)
+		cw.Write([]string{f, "x"})
+		cw.Flush()
+		got := append(appendCSVField(nil, f), ",x\n"...)
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("field %q: %q, encoding/csv %q", f, got, want.Bytes())
+		}
 	}
 }
