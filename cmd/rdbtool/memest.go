@@ -208,75 +208,29 @@ func valueMem(v rdb.Value) int64 {
 	case *rdb.String:
 		return stringMem(v.Data)
 	case *rdb.List:
-		return memRobj + memQuicklist + listNodesMem(v.Elems)
+		m := newMemSizer(rdb.KindList)
+		for _, e := range v.Elems {
+			m.add(&rdb.Element{Member: e})
+		}
+		return m.mem()
 	case *rdb.Set:
-		if len(v.Members) <= setMaxIntsetEntries {
-			width, ok := int64(2), true
-			for _, m := range v.Members {
-				x, isInt := strictInt(m)
-				if !isInt {
-					ok = false
-					break
-				}
-				switch {
-				case x < -1<<31 || x >= 1<<31:
-					width = 8
-				case (x < -1<<15 || x >= 1<<15) && width < 4:
-					width = 4
-				}
-			}
-			if ok {
-				return memRobj + mallocSize(8+width*int64(len(v.Members)))
-			}
+		m := newMemSizer(rdb.KindSet)
+		for _, e := range v.Members {
+			m.add(&rdb.Element{Member: e})
 		}
-		n := memRobj + memDict + 8*dictSlots(len(v.Members))
-		for _, m := range v.Members {
-			n += memDictEntry + sdsAllocSize(len(m))
-		}
-		return n
+		return m.mem()
 	case *rdb.Hash:
-		lp := len(v.Fields) <= hashMaxListpackEntries
+		m := newMemSizer(rdb.KindHash)
 		for _, f := range v.Fields {
-			if !lp {
-				break
-			}
-			if len(f.Field) > hashMaxListpackValue || len(f.Value) > hashMaxListpackValue {
-				lp = false
-			}
+			m.add(&rdb.Element{Member: f.Field, Value: f.Value})
 		}
-		if lp {
-			sz := int64(lpOverhead)
-			for _, f := range v.Fields {
-				sz += lpEntrySize(f.Field) + lpEntrySize(f.Value)
-			}
-			return memRobj + mallocSize(sz)
-		}
-		n := memRobj + memDict + 8*dictSlots(len(v.Fields))
-		for _, f := range v.Fields {
-			n += memDictEntry + sdsAllocSize(len(f.Field)) + sdsAllocSize(len(f.Value))
-		}
-		return n
+		return m.mem()
 	case *rdb.ZSet:
-		lp := len(v.Members) <= zsetMaxListpackEntries
-		for _, m := range v.Members {
-			if len(m.Member) > zsetMaxListpackValue {
-				lp = false
-				break
-			}
+		m := newMemSizer(rdb.KindZSet)
+		for _, z := range v.Members {
+			m.add(&rdb.Element{Member: z.Member, Score: z.Score})
 		}
-		if lp {
-			sz := int64(lpOverhead)
-			for _, m := range v.Members {
-				sz += lpEntrySize(m.Member) + lpEntrySize(scoreString(m.Score))
-			}
-			return memRobj + mallocSize(sz)
-		}
-		n := memRobj + memZset + memZSkiplist + memDict + 8*dictSlots(len(v.Members)) + mallocSize(24+32*16)
-		var ele float64
-		for _, m := range v.Members {
-			ele += float64(sdsAllocSize(len(m.Member))+memDictEntry) + skiplistNodeAvg
-		}
-		return n + int64(ele)
+		return m.mem()
 	case *rdb.Stream:
 		return streamMem(v)
 	case *rdb.Module:
@@ -295,29 +249,6 @@ func stringMem(data []byte) int64 {
 		return mallocSize(memRobj + 3 + int64(len(data)) + 1)
 	}
 	return memRobj + sdsAllocSize(len(data))
-}
-
-// listNodesMem packs elements into 8 KB listpack nodes as a quicklist does.
-func listNodesMem(elems [][]byte) int64 {
-	var total, cur int64
-	count := 0
-	flush := func() {
-		if count > 0 {
-			total += memQLNode + mallocSize(cur)
-		}
-		cur, count = lpOverhead, 0
-	}
-	cur = lpOverhead
-	for _, e := range elems {
-		es := lpEntrySize(e)
-		if count > 0 && cur+es > listMaxListpackBytes {
-			flush()
-		}
-		cur += es
-		count++
-	}
-	flush()
-	return total
 }
 
 // streamMem approximates a stream: listpack nodes of up to 100 entries /
@@ -403,21 +334,20 @@ func entryMem(dec *rdb.Decoder, e *rdb.Entry) (payload, elems, mem int64, err er
 		}
 		return valueSize(v), valueLen(v), valueMem(v), nil
 	}
-	m := memSizer{kind: e.Kind, cur: lpOverhead, intsOK: true, width: 2, lpOK: true, lpSize: lpOverhead}
+	m := newMemSizer(e.Kind)
 	if err := dec.Elements(m.add); err != nil {
 		return 0, 0, 0, err
 	}
 	return m.payload, m.n, m.mem(), nil
 }
 
-// memSizer accumulates what valueMem computes from a whole collection,
-// one element at a time and in the same order (the float sum of a skiplist
-// comes out the same).
+// memSizer is objectComputeSize for a collection, fed one element at a
+// time: valueMem feeds it a Value's elements, entryMem the decoder's.
 type memSizer struct {
 	kind       rdb.Kind
 	n, payload int64
 	strMem     int64
-	// lists: quicklist nodes as listNodesMem packs them
+	// lists: elements packed into 8 KB listpack nodes as a quicklist does
 	total, cur int64
 	count      int
 	// sets: intset candidate
@@ -429,6 +359,10 @@ type memSizer struct {
 	// hash tables
 	dict int64
 	ele  float64
+}
+
+func newMemSizer(k rdb.Kind) *memSizer {
+	return &memSizer{kind: k, cur: lpOverhead, intsOK: true, width: 2, lpOK: true, lpSize: lpOverhead}
 }
 
 func (m *memSizer) add(el *rdb.Element) error {
