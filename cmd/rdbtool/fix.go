@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -258,7 +257,7 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 	prefixDB := ^uint64(0)
 	decodeFrom := func(br *bufio.Reader, pos int64, db uint64, lim rdb.Limits) (*rdb.Decoder, int64) {
 		if db != prefixDB {
-			prefix = appendRDBLen(append(append([]byte{}, hdr...), rdb.OpSelectDB), db)
+			prefix = rdb.AppendLen(append(append([]byte{}, hdr...), rdb.OpSelectDB), db)
 			prefixDB = db
 		}
 		br.Reset(io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data[pos:])))
@@ -399,11 +398,11 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 			if !quickPlausible(data, p) {
 				continue
 			}
-			// A record frameRecord does not frame (a stream, KEY_META,
-			// type 22) is probed with small limits: random bytes
-			// declaring megabytes would cost a copy of them.
+			// A record rdb.FrameRecord does not frame to its end (a
+			// stream, KEY_META, type 22) is probed with small limits:
+			// random bytes declaring megabytes would cost a copy of them.
 			lim := rdb.Limits{}
-			if end, _ := frameRecord(data, p); end < 0 {
+			if end, _ := rdb.FrameRecord(data, p, resyncMaxKey); end < 0 {
 				lim = probeLimits
 			}
 			if dec, plen := decodeFrom(probeBuf, p, db, lim); probe(data, p, dec, plen) {
@@ -459,18 +458,12 @@ func mergeByOffset(a, b []checkProblem) []checkProblem {
 	return append(append(out, a...), b...)
 }
 
-// plausibleStart says whether b can begin a record: a value type byte or
-// an opcode other than EOF.
-func plausibleStart(b byte) bool {
-	return (b <= byte(rdb.TypeStreamListpacks4) && b != 6 && b != 8) || (b >= rdb.OpKeyMeta && b < rdb.OpEOF && b != rdb.OpFunctionPreGA)
-}
-
 // quickPlausible rejects, without a decoder, most positions that cannot
 // begin a whole record: a probe costs microseconds, and a damaged region of
 // random bytes has a value type byte at one position in ten. The byte must
-// pass plausibleStart, and the record must be well-formed as far as
-// frameRecord reads it: strings inside data, keys of at most resyncMaxKey
-// bytes, blob headers as their walks check them. When frameRecord finds
+// pass rdb.IsRecordStart, and the record must be well-formed as far as
+// rdb.FrameRecord reads it: strings inside data, keys of at most
+// resyncMaxKey bytes, blob headers as their walks check them. When it finds
 // the record's end, what follows must pass the same tests, up to
 // quickChain more records (the probe asks for three key records in a
 // row): random bytes declare strings and collections of megabytes, which a
@@ -484,10 +477,10 @@ func quickPlausible(data []byte, p int64) bool {
 const quickChain = 2
 
 func plausibleAt(data []byte, p int64, chain int) bool {
-	if !plausibleStart(data[p]) {
+	if !rdb.IsRecordStart(data[p]) {
 		return false
 	}
-	end, ok := frameRecord(data, p)
+	end, ok := rdb.FrameRecord(data, p, resyncMaxKey)
 	return ok && (end < 0 || plausibleAfter(data, end, chain))
 }
 
@@ -499,238 +492,13 @@ func plausibleAfter(data []byte, q int64, chain int) bool {
 	case q == int64(len(data)) || data[q] == rdb.OpEOF:
 		return true
 	case chain == 0:
-		return plausibleStart(data[q])
+		return rdb.IsRecordStart(data[q])
 	}
 	return plausibleAt(data, q, chain-1)
 }
 
-// frameRecord reads the record at data[p] without decoding or copying it,
-// and returns its end, or -1 for a record it does not frame (a stream,
-// whose nodes it still checks, type 22 (a Redis 7.4-RC hash or a Valkey
-// one), KEY_META, which Valkey numbers differently); false when the record
-// is malformed or leaves data.
-func frameRecord(data []byte, p int64) (int64, bool) {
-	size := int64(len(data))
-	q := p + 1
-	var ok bool
-	switch data[p] {
-	case rdb.OpSelectDB, rdb.OpIdle:
-		_, q, ok = readRDBLen(data, q)
-		return q, ok
-	case rdb.OpResizeDB:
-		if _, q, ok = readRDBLen(data, q); ok {
-			_, q, ok = readRDBLen(data, q)
-		}
-		return q, ok
-	case rdb.OpSlotInfo:
-		for range 3 {
-			if _, q, ok = readRDBLen(data, q); !ok {
-				return q, false
-			}
-		}
-		return q, true
-	case rdb.OpExpireTimeMs:
-		return q + 8, q+8 <= size
-	case rdb.OpExpireTime:
-		return q + 4, q+4 <= size
-	case rdb.OpFreq:
-		return q + 1, q+1 <= size
-	case rdb.OpAux:
-		if q, ok = skipRDBString(data, q); ok {
-			q, ok = skipRDBString(data, q)
-		}
-		return q, ok
-	case rdb.OpFunction2:
-		return skipRDBString(data, q)
-	case rdb.OpModuleAux: // module id, a UINT when-opcode and its value, then a module opcode stream
-		var whenOp uint64
-		if _, q, ok = readRDBLen(data, q); ok {
-			if whenOp, q, ok = readRDBLen(data, q); ok && whenOp == 2 {
-				if _, q, ok = readRDBLen(data, q); ok {
-					return moduleStreamEnd(data, q)
-				}
-			}
-		}
-		return q, false
-	}
-	if data[p] >= rdb.OpKeyMeta {
-		return -1, true
-	}
-	t := rdb.Type(data[p])
-	if q, ok = skipRDBString(data, q); !ok || q-(p+1) > resyncMaxKey {
-		return q, false
-	}
-	switch t {
-	case rdb.TypeString:
-		return skipRDBString(data, q)
-	case rdb.TypeHashZipmap, rdb.TypeListZiplist, rdb.TypeSetIntset, rdb.TypeZSetZiplist, rdb.TypeHashZiplist,
-		rdb.TypeHashListpack, rdb.TypeZSetListpack, rdb.TypeSetListpack:
-		end, ok := skipRDBString(data, q)
-		return end, ok && blobPlausible(t, data, q)
-	case rdb.TypeList, rdb.TypeSet, rdb.TypeZSet, rdb.TypeHash, rdb.TypeZSet2,
-		rdb.TypeListQuicklist, rdb.TypeListQuicklist2:
-		n, q, ok := readRDBLen(data, q)
-		if !ok || n > uint64(size-q) {
-			return q, false
-		}
-		return collectionEnd(t, data, q, n)
-	case rdb.TypeHashMetadata: // the smallest field expiry, then (TTL, field, value) triples
-		n, q, ok := readRDBLen(data, q+8)
-		if !ok || n > uint64(size-q) {
-			return q, false
-		}
-		for range n {
-			if _, q, ok = readRDBLen(data, q); ok {
-				if q, ok = skipRDBString(data, q); ok {
-					q, ok = skipRDBString(data, q)
-				}
-			}
-			if !ok {
-				return q, false
-			}
-		}
-		return q, true
-	case rdb.TypeModule2:
-		if _, q, ok = readRDBLen(data, q); !ok { // the module type id
-			return q, false
-		}
-		return moduleStreamEnd(data, q)
-	case rdb.TypeHashListpackEx, rdb.TypeHashListpackExPreGA:
-		if t == rdb.TypeHashListpackEx {
-			q += 8 // the smallest field expiry
-		}
-		end, ok := skipRDBString(data, q)
-		return end, ok && blobPlausible(rdb.TypeHashListpack, data, q)
-	case rdb.TypeStreamListpacks, rdb.TypeStreamListpacks2, rdb.TypeStreamListpacks3, rdb.TypeStreamListpacks4:
-		// The nodes only, each a 16-byte master ID and a listpack; the
-		// stream's metadata and groups follow.
-		n, q, ok := readRDBLen(data, q)
-		if !ok || n > uint64(size-q) {
-			return q, false
-		}
-		for range n {
-			id, ok := skipRDBString(data, q)
-			if !ok || id-q != 17 || data[q] != 16 {
-				return q, false
-			}
-			if q, ok = skipRDBString(data, id); !ok || !blobPlausible(rdb.TypeHashListpack, data, id) {
-				return q, false
-			}
-		}
-	}
-	return -1, q < size
-}
-
-// moduleStreamEnd returns the end of the module opcode stream at data[q]
-// (operands up to the EOF opcode, as the decoder walks them), false when
-// it is malformed or leaves data.
-func moduleStreamEnd(data []byte, q int64) (int64, bool) {
-	for {
-		op, next, ok := readRDBLen(data, q)
-		if !ok {
-			return q, false
-		}
-		switch op {
-		case 0:
-			return next, true
-		case 1, 2: // SINT, UINT
-			_, q, ok = readRDBLen(data, next)
-		case 3: // FLOAT
-			q, ok = next+4, next+4 <= int64(len(data))
-		case 4: // DOUBLE
-			q, ok = next+8, next+8 <= int64(len(data))
-		case 5: // STRING
-			q, ok = skipRDBString(data, next)
-		default:
-			return q, false
-		}
-		if !ok {
-			return q, false
-		}
-	}
-}
-
-// collectionEnd walks the n elements of a value of type t at data[q] (each
-// a string, a pair, a member and its score, or a quicklist node) as the
-// probe's decoding would, without copying them, and returns where the
-// value ends; false when an element is malformed or leaves data. Each
-// element takes at least a byte, so random bytes run out of data in a few
-// thousand steps at most.
-func collectionEnd(t rdb.Type, data []byte, q int64, n uint64) (int64, bool) {
-	size := int64(len(data))
-	if t == rdb.TypeHash {
-		n *= 2 // n <= size, so no overflow
-	}
-	var ok bool
-	for range n {
-		start := q
-		switch t {
-		case rdb.TypeListQuicklist2:
-			var c uint64
-			if c, start, ok = readRDBLen(data, q); !ok || (c != 1 && c != 2) {
-				return q, false
-			}
-			if q, ok = skipRDBString(data, start); !ok || (c == 2 && !blobPlausible(rdb.TypeSetListpack, data, start)) {
-				return q, false
-			}
-			continue
-		case rdb.TypeListQuicklist:
-			if q, ok = skipRDBString(data, q); !ok || !blobPlausible(rdb.TypeListZiplist, data, start) {
-				return q, false
-			}
-			continue
-		}
-		if q, ok = skipRDBString(data, q); !ok {
-			return q, false
-		}
-		switch t {
-		case rdb.TypeZSet2: // a binary double
-			if q += 8; q > size {
-				return q, false
-			}
-		case rdb.TypeZSet: // a length byte, then that much text unless NaN or an infinity
-			if q >= size {
-				return q, false
-			}
-			l := int64(data[q])
-			if q++; l < 253 {
-				if q += l; q > size {
-					return q, false
-				}
-			}
-		}
-	}
-	return q, true
-}
-
-// blobPlausible checks the header of the blob value of type t stored as
-// the RDB string at data[p] (inside data: skipRDBString said so) as its
-// walk does before anything else; an LZF-compressed blob passes.
-func blobPlausible(t rdb.Type, data []byte, p int64) bool {
-	n, q, ok := readRDBLen(data, p)
-	if !ok {
-		return true // LZF (or an integer, which the probe refuses)
-	}
-	b := data[q : q+int64(n)]
-	le32 := func(i int) uint64 { return uint64(binary.LittleEndian.Uint32(b[i:])) }
-	switch t {
-	case rdb.TypeHashZipmap:
-		return len(b) >= 2 && b[len(b)-1] == 0xFF
-	case rdb.TypeListZiplist, rdb.TypeZSetZiplist, rdb.TypeHashZiplist:
-		return len(b) >= 11 && le32(0) == uint64(len(b)) && b[len(b)-1] == 0xFF && le32(4) < uint64(len(b))
-	case rdb.TypeSetIntset:
-		if len(b) < 8 {
-			return false
-		}
-		w := le32(0)
-		return (w == 2 || w == 4 || w == 8) && le32(4) > 0 && 8+le32(4)*w == uint64(len(b))
-	}
-	// listpacks
-	return len(b) >= 7 && le32(0) == uint64(len(b)) && b[len(b)-1] == 0xFF
-}
-
-// probeLimits bound what the probe of a record that frameRecord does not
-// frame may read: a stream with a node over 1 MiB or more than 2^20 nodes
+// probeLimits bound what the probe of a record that rdb.FrameRecord does
+// not frame may read: a stream with a node over 1 MiB or more than 2^20 nodes
 // or pending entries, or such a KEY_META or type-22 hash, right after
 // damage is dropped with it (stream nodes hold 4 KiB by default).
 var probeLimits = rdb.Limits{MaxStringLen: 1 << 20, MaxRawLen: 1 << 20, MaxElements: 1 << 20}
@@ -740,71 +508,6 @@ var probeLimits = rdb.Limits{MaxStringLen: 1 << 20, MaxRawLen: 1 << 20, MaxEleme
 // as much to copy; a real key that long right after damage is lost with
 // the damage instead (the resync takes the next record).
 const resyncMaxKey = 1 << 20
-
-// readRDBLen reads an RDB length at data[p]: its value, the offset after
-// it, and whether it is a plain (not special-encoded) length inside data.
-func readRDBLen(data []byte, p int64) (n uint64, next int64, ok bool) {
-	if p >= int64(len(data)) {
-		return 0, p, false
-	}
-	b := data[p]
-	switch {
-	case b>>6 == 0:
-		return uint64(b & 0x3f), p + 1, true
-	case b>>6 == 1:
-		if p+2 > int64(len(data)) {
-			return 0, p, false
-		}
-		return uint64(b&0x3f)<<8 | uint64(data[p+1]), p + 2, true
-	case b == 0x80:
-		if p+5 > int64(len(data)) {
-			return 0, p, false
-		}
-		return uint64(binary.BigEndian.Uint32(data[p+1:])), p + 5, true
-	case b == 0x81:
-		if p+9 > int64(len(data)) {
-			return 0, p, false
-		}
-		return binary.BigEndian.Uint64(data[p+1:]), p + 9, true
-	}
-	return 0, p, false
-}
-
-// skipRDBString returns the offset after the RDB string at data[p] (raw,
-// integer or LZF encoded) and whether it is well-formed and inside data.
-func skipRDBString(data []byte, p int64) (int64, bool) {
-	if p >= int64(len(data)) {
-		return p, false
-	}
-	if b := data[p]; b>>6 == 3 {
-		var end int64
-		switch b & 0x3f {
-		case 0:
-			end = p + 2
-		case 1:
-			end = p + 3
-		case 2:
-			end = p + 5
-		case 3: // LZF: compressed and plain lengths, then the bytes
-			clen, q, ok := readRDBLen(data, p+1)
-			if !ok {
-				return p, false
-			}
-			if _, q, ok = readRDBLen(data, q); !ok || clen > uint64(int64(len(data))-q) {
-				return p, false
-			}
-			return q + int64(clen), true
-		default:
-			return p, false
-		}
-		return end, end <= int64(len(data))
-	}
-	n, q, ok := readRDBLen(data, p)
-	if !ok || n > uint64(int64(len(data))-q) {
-		return p, false
-	}
-	return q + int64(n), true
-}
 
 // probeRecords is how many consecutive complete key records (or the end
 // of the file) must follow a resynchronisation point: bytes inside a
@@ -952,18 +655,4 @@ func unsupportedWhat(err error) string {
 		return fe.Context + ": " + fe.Err.Error()
 	}
 	return err.Error()
-}
-
-// appendRDBLen appends an RDB length (6-bit, 14-bit or 32/64-bit
-// big-endian forms).
-func appendRDBLen(b []byte, n uint64) []byte {
-	switch {
-	case n < 1<<6:
-		return append(b, byte(n))
-	case n < 1<<14:
-		return append(b, byte(n>>8)|0x40, byte(n))
-	case n <= 0xffffffff:
-		return binary.BigEndian.AppendUint32(append(b, 0x80), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 0x81), n)
 }

@@ -227,59 +227,10 @@ func TestQuickPlausibleRealRecords(t *testing.T) {
 	}
 }
 
-// TestFrameRecordMatchesDecoder: where frameRecord finds a record's end
-// without decoding, it must be where the decoder ends it, for every record
-// of every corpus RDB (prefix opcodes framed one by one up to their key's
-// end), so that the resync's filter never refuses a real record start.
-func TestFrameRecordMatchesDecoder(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*", "*.rdb"))
-	framed, unframed := 0, 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		dec := rdb.NewDecoder(bytes.NewReader(data), nil)
-		for {
-			rec, err := dec.Next()
-			if err != nil {
-				break
-			}
-			start, end := recordOffset(rec), dec.Offset()
-			if e, ok := rec.(*rdb.Entry); ok {
-				start = e.Offset
-				if end, err = dec.SkipValue(); err != nil {
-					break
-				}
-			}
-			q := start
-			for q >= 0 && q < end {
-				next, ok := frameRecord(data, q)
-				if !ok {
-					t.Errorf("%s: record at %d (%T): refused at %d", f, start, rec, q)
-					break
-				}
-				q = next
-			}
-			switch {
-			case q < 0:
-				unframed++
-			case q != end:
-				t.Errorf("%s: record at %d (%T): framed to %d, decoder ends it at %d", f, start, rec, q, end)
-			default:
-				framed++
-			}
-		}
-	}
-	if framed < 1000 || unframed == 0 {
-		t.Errorf("%d records framed, %d not: the corpus should hold both", framed, unframed)
-	}
-}
-
 // TestQuickPlausibleRandomBytes: on random bytes, of the positions whose
-// record frameRecord frames, the filter lets far fewer through to the probe
-// than a type byte's check alone would (one in eight positions): 1.6 in
-// 1000, where the filter before frameRecord passed 54% of all positions
+// record rdb.FrameRecord frames, the filter lets far fewer through to the
+// probe than a type byte's check alone would (one in eight positions): 1.6
+// in 1000, where the filter before framing passed 54% of all positions
 // with a plausible type byte. The rest are probed with probeLimits.
 func TestQuickPlausibleRandomBytes(t *testing.T) {
 	data := make([]byte, 4<<20)
@@ -289,10 +240,10 @@ func TestQuickPlausibleRandomBytes(t *testing.T) {
 	}
 	passed, framed, unframed := 0, 0, 0
 	for p := range int64(len(data)) {
-		if !plausibleStart(data[p]) {
+		if !rdb.IsRecordStart(data[p]) {
 			continue
 		}
-		if end, ok := frameRecord(data, p); ok && end < 0 {
+		if end, ok := rdb.FrameRecord(data, p, resyncMaxKey); ok && end < 0 {
 			unframed++
 			continue
 		}

@@ -1076,13 +1076,13 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 		}
 		for i := range n {
 			d.ctx = "quicklist node " + strconv.FormatUint(i, 10)
-			container := uint64(2)
+			container := uint64(qlPacked)
 			if e.Type == TypeListQuicklist2 {
 				off := d.off
 				if container, err = d.readUint(); err != nil {
 					return err
 				}
-				if container != 1 && container != 2 {
+				if container != qlPlain && container != qlPacked {
 					return d.fail(off, d.ctx, errCorrupt("invalid quicklist container "+strconv.FormatUint(container, 10)))
 				}
 			}
@@ -1090,7 +1090,7 @@ func (d *Decoder) walk(keep bool, fn func(*Element) error) error {
 			if err != nil {
 				return err
 			}
-			if container == 1 { // PLAIN: the blob is one element
+			if container == qlPlain { // the blob is one element
 				el.Member = blob
 				if err := emit(el); err != nil {
 					return err

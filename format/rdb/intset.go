@@ -16,22 +16,11 @@ const intsetHdrSize = 8
 // ascending. Like Redis it accepts a wider encoding than the values need.
 // fn gets every element in order; the element count is returned.
 func walkIntset(blob []byte, fn func(i int, v int64) error) (int, error) {
-	const ctx = "intset header"
-	if len(blob) < intsetHdrSize {
-		return 0, blobErr(0, ctx, "intset of %d bytes is shorter than its header", len(blob))
+	if err := intsetHeader(blob); err != nil {
+		return 0, err
 	}
-	width := binary.LittleEndian.Uint32(blob)
-	if width != 2 && width != 4 && width != 8 {
-		return 0, blobErr(0, ctx, "invalid encoding %d", width)
-	}
+	w := int(binary.LittleEndian.Uint32(blob))
 	count := binary.LittleEndian.Uint32(blob[4:])
-	if intsetHdrSize+uint64(count)*uint64(width) != uint64(len(blob)) {
-		return 0, blobErr(4, ctx, "%d elements of %d bytes do not fill %d bytes", count, width, len(blob))
-	}
-	if count == 0 {
-		return 0, blobErr(4, ctx, "empty intset")
-	}
-	w := int(width)
 	var prev int64
 	for i := range int(count) {
 		off := intsetHdrSize + i*w
@@ -53,6 +42,27 @@ func walkIntset(blob []byte, fn func(i int, v int64) error) (int, error) {
 		prev = v
 	}
 	return int(count), nil
+}
+
+// intsetHeader checks what walkIntset checks before the elements: width 2,
+// 4 or 8, at least one element, and a size that fits the count.
+func intsetHeader(blob []byte) error {
+	const ctx = "intset header"
+	if len(blob) < intsetHdrSize {
+		return blobErr(0, ctx, "intset of %d bytes is shorter than its header", len(blob))
+	}
+	width := binary.LittleEndian.Uint32(blob)
+	if width != 2 && width != 4 && width != 8 {
+		return blobErr(0, ctx, "invalid encoding %d", width)
+	}
+	count := binary.LittleEndian.Uint32(blob[4:])
+	if intsetHdrSize+uint64(count)*uint64(width) != uint64(len(blob)) {
+		return blobErr(4, ctx, "%d elements of %d bytes do not fill %d bytes", count, width, len(blob))
+	}
+	if count == 0 {
+		return blobErr(4, ctx, "empty intset")
+	}
+	return nil
 }
 
 // appendIntset appends an intset of vals in the smallest width holding them

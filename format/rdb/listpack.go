@@ -17,14 +17,8 @@ const (
 // for every element. It returns the number of elements walked.
 func walkListpack(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 	const ctx = "listpack header"
-	if len(blob) < lpHdrSize+1 {
-		return 0, blobErr(0, ctx, "listpack of %d bytes is shorter than its header", len(blob))
-	}
-	if total := binary.LittleEndian.Uint32(blob); uint64(total) != uint64(len(blob)) {
-		return 0, blobErr(0, ctx, "total bytes %d, blob has %d", total, len(blob))
-	}
-	if blob[len(blob)-1] != lpEOF {
-		return 0, blobErr(len(blob)-1, ctx, "missing terminator")
+	if err := listpackHeader(blob); err != nil {
+		return 0, err
 	}
 	numele := int(binary.LittleEndian.Uint16(blob[4:]))
 	end := len(blob) - 1 // offset of the terminator
@@ -71,6 +65,22 @@ func walkListpack(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 		return n, blobErr(4, ctx, "header counts %d elements, found %d", numele, n)
 	}
 	return n, nil
+}
+
+// listpackHeader checks what walkListpack checks before the entries: the
+// size, the total-bytes field and the terminator.
+func listpackHeader(blob []byte) error {
+	const ctx = "listpack header"
+	if len(blob) < lpHdrSize+1 {
+		return blobErr(0, ctx, "listpack of %d bytes is shorter than its header", len(blob))
+	}
+	if total := binary.LittleEndian.Uint32(blob); uint64(total) != uint64(len(blob)) {
+		return blobErr(0, ctx, "total bytes %d, blob has %d", total, len(blob))
+	}
+	if blob[len(blob)-1] != lpEOF {
+		return blobErr(len(blob)-1, ctx, "missing terminator")
+	}
+	return nil
 }
 
 // lpEntryAt decodes the entry at blob[p:], which must end (backlen included)

@@ -31,20 +31,11 @@ const (
 // fn for every element. It returns the number of elements walked.
 func walkZiplist(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 	const ctx = "ziplist header"
-	if len(blob) < zlHdrSize+1 {
-		return 0, blobErr(0, ctx, "ziplist of %d bytes is shorter than its header", len(blob))
-	}
-	if total := binary.LittleEndian.Uint32(blob); uint64(total) != uint64(len(blob)) {
-		return 0, blobErr(0, ctx, "zlbytes %d, blob has %d", total, len(blob))
+	if err := ziplistHeader(blob); err != nil {
+		return 0, err
 	}
 	end := len(blob) - 1 // offset of the terminator
-	if blob[end] != zlEnd {
-		return 0, blobErr(end, ctx, "missing terminator")
-	}
 	tail := binary.LittleEndian.Uint32(blob[4:])
-	if uint64(tail) > uint64(end) {
-		return 0, blobErr(4, ctx, "zltail %d outside the ziplist", tail)
-	}
 	count := int(binary.LittleEndian.Uint16(blob[8:]))
 	p, n, prevSize, last := zlHdrSize, 0, 0, -1
 	for blob[p] != zlEnd {
@@ -74,6 +65,26 @@ func walkZiplist(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 		return n, blobErr(8, ctx, "header counts %d entries, found %d", count, n)
 	}
 	return n, nil
+}
+
+// ziplistHeader checks what walkZiplist checks before the entries: the
+// size, zlbytes, the terminator and a zltail inside the ziplist.
+func ziplistHeader(blob []byte) error {
+	const ctx = "ziplist header"
+	if len(blob) < zlHdrSize+1 {
+		return blobErr(0, ctx, "ziplist of %d bytes is shorter than its header", len(blob))
+	}
+	if total := binary.LittleEndian.Uint32(blob); uint64(total) != uint64(len(blob)) {
+		return blobErr(0, ctx, "zlbytes %d, blob has %d", total, len(blob))
+	}
+	end := len(blob) - 1 // offset of the terminator
+	if blob[end] != zlEnd {
+		return blobErr(end, ctx, "missing terminator")
+	}
+	if tail := binary.LittleEndian.Uint32(blob[4:]); uint64(tail) > uint64(end) {
+		return blobErr(4, ctx, "zltail %d outside the ziplist", tail)
+	}
+	return nil
 }
 
 // zlEntryAt decodes the entry at blob[p:], which must end at or before end

@@ -18,13 +18,10 @@ const (
 // number of pairs.
 func walkZipmap(blob []byte, fn func(k, v []byte) error) (int, error) {
 	const ctx = "zipmap header"
-	if len(blob) < 2 {
-		return 0, blobErr(0, ctx, "zipmap of %d bytes is too short", len(blob))
+	if err := zipmapHeader(blob); err != nil {
+		return 0, err
 	}
 	end := len(blob) - 1 // offset of the terminator
-	if blob[end] != zmEnd {
-		return 0, blobErr(end, ctx, "missing terminator")
-	}
 	seen := make(map[string]struct{})
 	p, n := 1, 0
 	for blob[p] != zmEnd {
@@ -75,6 +72,19 @@ func walkZipmap(blob []byte, fn func(k, v []byte) error) (int, error) {
 // zmLen decodes a zipmap length at blob[p]: one byte below 254, else (254 or,
 // as Redis reads it, 255) a u32 in x86 byte order. The length field plus the
 // byte after it must lie at or before end, as Redis' OUT_OF_RANGE(p+s) asks.
+// zipmapHeader checks what walkZipmap checks before the pairs: the size
+// and the terminator.
+func zipmapHeader(blob []byte) error {
+	const ctx = "zipmap header"
+	if len(blob) < 2 {
+		return blobErr(0, ctx, "zipmap of %d bytes is too short", len(blob))
+	}
+	if blob[len(blob)-1] != zmEnd {
+		return blobErr(len(blob)-1, ctx, "missing terminator")
+	}
+	return nil
+}
+
 func zmLen(blob []byte, p, end int) (uint32, int, bool) {
 	if blob[p] < zmBigLen {
 		return uint32(blob[p]), p + 1, p+1 <= end

@@ -1,0 +1,138 @@
+package rdb
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// recordStart is where a record begins in its decoder's input.
+func recordStart(rec Record) int64 {
+	switch r := rec.(type) {
+	case *Aux:
+		return r.Offset
+	case *Function:
+		return r.Offset
+	case *ModuleAux:
+		return r.Offset
+	case *SelectDB:
+		return r.Offset
+	case *ResizeDB:
+		return r.Offset
+	case *SlotInfo:
+		return r.Offset
+	case *Entry:
+		return r.Offset
+	}
+	return -1
+}
+
+// TestFrameRecordMatchesDecoder: where FrameRecord finds a record's end
+// without decoding, it is where the decoder ends it, for every record that
+// decodes deeply in every corpus RDB and Redis test asset (an entry's prefix opcodes framed
+// one by one up to its key), so that a resync's filter never refuses a
+// real record start. Cut short anywhere inside, the record is refused or
+// left unframed, never framed past the data.
+func TestFrameRecordMatchesDecoder(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*", "*", "*.rdb"))
+	assets, _ := filepath.Glob(filepath.Join(corpusDir, "redis-assets", "*.rdb"))
+	framed, unframed, cuts := 0, 0, 0
+	for _, f := range append(files, assets...) {
+		if st, err := os.Stat(f); err != nil || st.IsDir() {
+			continue // the oracle's expectation directories are named like files
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := NewDecoder(bytes.NewReader(data), &DecodeOptions{Deep: true})
+		for {
+			rec, err := dec.Next()
+			if err != nil {
+				break
+			}
+			start, end := recordStart(rec), dec.Offset()
+			if _, ok := rec.(*Entry); ok {
+				if _, err = dec.Value(); err != nil {
+					break // damaged on purpose: framing may refuse it
+				}
+				end = dec.Offset()
+			}
+			q := start
+			for q >= 0 && q < end {
+				next, ok := FrameRecord(data, q, 1<<20)
+				if !ok {
+					t.Errorf("%s: record at %d (%T): refused at %d", f, start, rec, q)
+					break
+				}
+				q = next
+			}
+			switch {
+			case q < 0:
+				unframed++
+			case q != end:
+				t.Errorf("%s: record at %d (%T): framed to %d, decoder ends it at %d", f, start, rec, q, end)
+			default:
+				framed++
+			}
+			if framed%16 == 1 && q == end { // every cut of some records
+				for cut := start + 1; cut < end; cut++ {
+					cuts++
+					if e, ok := FrameRecord(data[:cut], start, 1<<20); ok && e > cut {
+						t.Fatalf("%s: record at %d cut at %d: framed to %d", f, start, cut, e)
+					}
+				}
+			}
+		}
+	}
+	if framed < 1000 || unframed == 0 || cuts == 0 {
+		t.Errorf("%d records framed, %d not, %d cuts: the corpus should hold all", framed, unframed, cuts)
+	}
+}
+
+// TestFrameRecordKeyLimit: a key longer than maxKey (as stored) refuses
+// the record, one at the limit does not.
+func TestFrameRecordKeyLimit(t *testing.T) {
+	rec := append([]byte{byte(TypeString)}, appendLen(nil, 5)...)
+	rec = append(rec, "hello"...)
+	rec = append(appendLen(rec, 1), 'v')
+	if end, ok := FrameRecord(rec, 0, 6); !ok || end != int64(len(rec)) {
+		t.Errorf("key of 6 bytes stored, limit 6: end %d ok %v, want %d true", end, ok, len(rec))
+	}
+	if _, ok := FrameRecord(rec, 0, 5); ok {
+		t.Error("key of 6 bytes stored, limit 5: framed")
+	}
+}
+
+// TestFrameRecordBlobHeaders: a blob value whose header its walk would
+// refuse (a wrong terminator, a wrong total, a bad intset width) makes
+// FrameRecord refuse the record; the well-formed blob frames to its end.
+func TestFrameRecordBlobHeaders(t *testing.T) {
+	entries := []blobEntry{{Str: []byte("a")}, {Int: 7, IsInt: true}}
+	blobs := map[Type][]byte{
+		TypeHashZipmap:   appendZipmap(nil, [][]byte{[]byte("f"), []byte("v")}),
+		TypeListZiplist:  appendZiplist(nil, entries),
+		TypeSetIntset:    appendIntset(nil, []int64{1, 2}),
+		TypeSetListpack:  appendListpack(nil, entries),
+		TypeZSetListpack: appendListpack(nil, entries),
+	}
+	for typ, blob := range blobs {
+		record := func(b []byte) []byte {
+			rec := append([]byte{byte(typ)}, 1, 'k')
+			return append(appendLen(rec, uint64(len(b))), b...)
+		}
+		good := record(blob)
+		if end, ok := FrameRecord(good, 0, 16); !ok || end != int64(len(good)) {
+			t.Errorf("type %d: well-formed blob: end %d ok %v, want %d true", typ, end, ok, len(good))
+		}
+		bad := bytes.Clone(blob)
+		bad[len(bad)-1] ^= 0x01 // the terminator, or an intset's last element byte
+		if typ == TypeSetIntset {
+			bad[0] = 3 // width 3
+		}
+		if _, ok := FrameRecord(record(bad), 0, 16); ok {
+			t.Errorf("type %d: blob with a broken header framed", typ)
+		}
+	}
+}
