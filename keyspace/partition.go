@@ -8,10 +8,10 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"sync"
 
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/format/resp"
+	"github.com/persistkit/persistkit/internal/bgwrite"
 )
 
 // Partitioned replay: a large AOF is split by key into partition files,
@@ -152,8 +152,8 @@ type Partitions struct {
 // partWriter is one partition file being written.
 type partWriter struct {
 	f    *os.File
-	buf  []byte // pending bytes, handed over at partBufSize
-	q    *writeQueue
+	buf  []byte         // pending bytes, handed over at partBufSize
+	q    *bgwrite.Queue // the background writer, if any
 	size int64
 	db   int          // the db the partition's client has selected
 	enc  *rdb.Encoder // preamble encoder, while the AOF's preamble is read
@@ -163,63 +163,9 @@ type partWriter struct {
 // partBufSize is the size of the writes to a partition file.
 const partBufSize = 256 << 10
 
-// writeQueue hands full partition buffers to the goroutine of
-// PartitionOptions.Background, which returns them on free.
-type writeQueue struct {
-	jobs chan writeJob
-	free chan []byte
-	done chan struct{}
-	mu   sync.Mutex
-	err  error // the first write error
-}
-
-type writeJob struct {
-	f *os.File
-	b []byte
-}
-
-// maxQueued bounds the buffers waiting for the writer goroutine.
+// maxQueued bounds the buffers waiting for the writer goroutine of
+// PartitionOptions.Background.
 const maxQueued = 16
-
-func newWriteQueue(parts int) *writeQueue {
-	q := &writeQueue{jobs: make(chan writeJob, maxQueued), free: make(chan []byte, parts+maxQueued+1), done: make(chan struct{})}
-	jobs := q.jobs // stop clears the field
-	go func() {
-		defer close(q.done)
-		for j := range jobs {
-			if q.failed() == nil {
-				if _, err := j.f.Write(j.b); err != nil {
-					q.mu.Lock()
-					q.err = err
-					q.mu.Unlock()
-				}
-			}
-			if cap(j.b) <= 4*partBufSize { // keep no huge buffer
-				select {
-				case q.free <- j.b[:0]:
-				default:
-				}
-			}
-		}
-	}()
-	return q
-}
-
-func (q *writeQueue) failed() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.err
-}
-
-// stop ends the writer goroutine once the queued writes are done.
-func (q *writeQueue) stop() error {
-	if q.jobs != nil {
-		close(q.jobs)
-		q.jobs = nil
-		<-q.done
-	}
-	return q.failed()
-}
 
 // flush hands w's pending bytes to the file, or to the writer goroutine.
 func (w *partWriter) flush() error {
@@ -234,13 +180,10 @@ func (w *partWriter) flush() error {
 		}
 		return nil
 	}
-	if err := w.q.failed(); err != nil {
+	if err := w.q.Err(); err != nil {
 		return tempFileError(err)
 	}
-	w.q.jobs <- writeJob{w.f, w.buf}
-	select {
-	case w.buf = <-w.q.free:
-	default:
+	if w.buf = w.q.Submit(w.f, w.buf); w.buf == nil {
 		w.buf = make([]byte, 0, partBufSize)
 	}
 	return nil
@@ -261,10 +204,10 @@ func PartitionAOF(ctx context.Context, path string, opt *PartitionOptions) (*Par
 	}
 	n := max(opt.Partitions, 1)
 	p := &Partitions{limits: opt.Limits}
-	var q *writeQueue
+	var q *bgwrite.Queue
 	if opt.Background {
-		q = newWriteQueue(n)
-		defer q.stop()
+		q = bgwrite.NewQueue(maxQueued, n+maxQueued+1, 4*partBufSize) // no huge buffer kept
+		defer q.Close()
 	}
 	for range n {
 		f, err := os.CreateTemp(opt.TempDir, "persistkit-part-*")
@@ -283,7 +226,7 @@ func PartitionAOF(ctx context.Context, path string, opt *PartitionOptions) (*Par
 		err = r.finish()
 	}
 	if q != nil {
-		if qerr := q.stop(); err == nil && qerr != nil {
+		if qerr := q.Close(); err == nil && qerr != nil {
 			err = tempFileError(qerr)
 		}
 	}

@@ -14,9 +14,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"sync"
 
 	"github.com/persistkit/persistkit/format/rdb"
+	"github.com/persistkit/persistkit/internal/bgwrite"
 	"github.com/persistkit/persistkit/internal/cli"
 	"github.com/persistkit/persistkit/keyspace"
 )
@@ -78,7 +78,9 @@ func convertPartitioned(ctx context.Context, o *convertOptions, now int64, w io.
 		noteTruncated(o.env, res)
 	}
 	lastPartitioned = true
-	cw := newChunkWriter(w)
+	// 1 MiB chunks written on a goroutine of their own: the merge's
+	// encoding overlaps its output writes.
+	cw := bgwrite.NewWriter(w, 1<<20, 2)
 	st, err = mergeRuns(ctx, runs, cw, opt, aux())
 	if cerr := cw.Close(); err == nil {
 		err = cerr
@@ -122,79 +124,6 @@ func partitionedBytes(parts *keyspace.Partitions) int64 {
 		n += parts.Size(i)
 	}
 	return n
-}
-
-// chunkWriter hands 1 MiB chunks to a goroutine that writes them to w, so
-// the merge's encoding overlaps its output writes. Close flushes, ends the
-// goroutine and returns the first write error; it must be called.
-type chunkWriter struct {
-	w    io.Writer
-	buf  []byte
-	jobs chan []byte
-	free chan []byte
-	done chan struct{}
-	mu   sync.Mutex
-	err  error
-}
-
-const chunkSize = 1 << 20
-
-func newChunkWriter(w io.Writer) *chunkWriter {
-	c := &chunkWriter{w: w, buf: make([]byte, 0, chunkSize), jobs: make(chan []byte, 2), free: make(chan []byte, 4), done: make(chan struct{})}
-	jobs := c.jobs // Close clears the field
-	go func() {
-		defer close(c.done)
-		for b := range jobs {
-			if c.failed() == nil {
-				if _, err := c.w.Write(b); err != nil {
-					c.mu.Lock()
-					c.err = err
-					c.mu.Unlock()
-				}
-			}
-			select {
-			case c.free <- b[:0]:
-			default:
-			}
-		}
-	}()
-	return c
-}
-
-func (c *chunkWriter) failed() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *chunkWriter) Write(p []byte) (int, error) {
-	if err := c.failed(); err != nil {
-		return 0, err
-	}
-	c.buf = append(c.buf, p...)
-	if len(c.buf) >= chunkSize {
-		c.jobs <- c.buf
-		select {
-		case c.buf = <-c.free:
-		default:
-			c.buf = make([]byte, 0, chunkSize)
-		}
-	}
-	return len(p), nil
-}
-
-func (c *chunkWriter) Close() error {
-	if c.jobs == nil {
-		return c.failed()
-	}
-	if len(c.buf) > 0 {
-		c.jobs <- c.buf
-		c.buf = nil
-	}
-	close(c.jobs)
-	c.jobs = nil
-	<-c.done
-	return c.failed()
 }
 
 // partitionAOF is pass 1 of the partitioned path: it returns errFallback
