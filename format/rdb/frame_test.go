@@ -2,8 +2,10 @@ package rdb
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -135,4 +137,60 @@ func TestFrameRecordBlobHeaders(t *testing.T) {
 			t.Errorf("type %d: blob with a broken header framed", typ)
 		}
 	}
+}
+
+// FuzzFrameRecord: at every position of any input (of its first 4 KiB), FrameRecord returns
+// without panicking and an end after the position, inside the data; and
+// every record a deep decode of the input accepts, it frames to the
+// decoder's end (or leaves unframed, for the kinds it does not frame).
+func FuzzFrameRecord(f *testing.F) {
+	filepath.WalkDir(decCorpusDir, func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() || !strings.HasSuffix(path, ".rdb") {
+			return nil
+		}
+		if fi, err := de.Info(); err == nil && fi.Size() <= 16<<10 {
+			if data, err := os.ReadFile(path); err == nil {
+				f.Add(data)
+			}
+		}
+		return nil
+	})
+	f.Add(newRB(10).raw(18).str("l").len(2).len(1).str("plain").len(2).blob(lp("p", 1)).end())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// The first 4 KiB only: framing at every position is quadratic
+		// in the worst case (a collection declared at each byte walks
+		// to the end), which would stall the fuzzer on large inputs.
+		for p := range int64(min(len(data), 4<<10)) {
+			end, ok := FrameRecord(data, p, 1<<20)
+			if ok && end >= 0 && (end <= p || end > int64(len(data))) {
+				t.Fatalf("record at %d framed to %d (data %d bytes)", p, end, len(data))
+			}
+		}
+		dec := NewDecoder(bytes.NewReader(data), &DecodeOptions{Deep: true,
+			Limits: Limits{MaxStringLen: 1 << 20, MaxElements: 1 << 16}})
+		for {
+			rec, err := dec.Next()
+			if err != nil {
+				return
+			}
+			start, end := recordStart(rec), dec.Offset()
+			if _, ok := rec.(*Entry); ok {
+				if _, err := dec.Value(); err != nil {
+					return
+				}
+				end = dec.Offset()
+			}
+			q := start
+			for q >= 0 && q < end {
+				next, ok := FrameRecord(data, q, 1<<20)
+				if !ok {
+					t.Fatalf("record at %d (%T), decoded to %d: refused at %d", start, rec, end, q)
+				}
+				q = next
+			}
+			if q >= 0 && q != end {
+				t.Fatalf("record at %d (%T): framed to %d, decoded to %d", start, rec, q, end)
+			}
+		}
+	})
 }
