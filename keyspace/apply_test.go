@@ -296,6 +296,39 @@ func TestApplyLists(t *testing.T) {
 	}
 }
 
+// TestApplyPops: the blocking and multi-key pops, which a server writes to
+// its AOF as plain pops, but a hand-made AOF may hold: each pops from the
+// side its name says, from the first non-empty key, and never blocks.
+func TestApplyPops(t *testing.T) {
+	s := New(0)
+	mustApply(t, s,
+		"RPUSH a 1 2 3 4 5 6 7", "BLPOP none a 0", "BLPOP a 0", "BRPOP a none 0", "BLMPOP 0.5 2 none a LEFT COUNT 2",
+		"LMPOP 1 a RIGHT", "RPUSH b x", "BLPOP none2 0", "RPUSH c 1 2 3 4", "LPOP c", "LPOP c", "RPOP c",
+		"ZADD z 1 a 2 b 3 c 4 d 5 e 6 f 7 g", "BZPOPMIN none z 0", "BZPOPMIN z 0", "BZPOPMAX z 0", "BZMPOP 0 1 z MIN COUNT 2",
+		"ZMPOP 2 none z MAX", "ZADD y 1 a 2 b 3 c 4 d", "ZPOPMIN y", "ZPOPMIN y", "ZPOPMAX y",
+	)
+	if got := list(s, "a"); got != "5" {
+		t.Errorf("a = %s, want 5", got)
+	}
+	if got := zset(s, "z"); got != "e=5" {
+		t.Errorf("z = %s, want e=5", got)
+	}
+	if got, gotY := list(s, "c"), zset(s, "y"); got != "3" || gotY != "c=3" {
+		t.Errorf("c = %s, y = %s, want 3 and c=3", got, gotY)
+	}
+	for _, c := range []struct {
+		cmd  string
+		want error
+	}{
+		{"BLPOP b x", ErrNotFloat}, {"BLMPOP 0 1 b UP", ErrSyntax}, {"BZMPOP 0 1 z MIN COUNT 0", ErrOutOfRange},
+		{"BZPOPMIN b 0", ErrWrongType},
+	} {
+		if err := s.Apply(argv(c.cmd)); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.cmd, err, c.want)
+		}
+	}
+}
+
 func TestApplySets(t *testing.T) {
 	s := New(0)
 	mustApply(t, s,

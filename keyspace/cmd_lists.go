@@ -11,12 +11,12 @@ func init() {
 	register("RPUSH", -3, cmdPush)
 	register("LPUSHX", -3, cmdPush)
 	register("RPUSHX", -3, cmdPush)
-	register("LPOP", -2, cmdPop)
-	register("RPOP", -2, cmdPop)
-	register("BLPOP", -3, cmdBPop)
-	register("BRPOP", -3, cmdBPop)
-	register("LMPOP", -4, cmdLMPop)
-	register("BLMPOP", -5, cmdLMPop)
+	register("LPOP", -2, listPops.single)
+	register("RPOP", -2, listPops.single)
+	register("BLPOP", -3, listPops.blocking)
+	register("BRPOP", -3, listPops.blocking)
+	register("LMPOP", -4, listPops.multi)
+	register("BLMPOP", -5, listPops.multi)
 	register("LINSERT", 5, cmdLInsert)
 	register("LSET", 4, cmdLSet)
 	register("LREM", 4, cmdLRem)
@@ -88,79 +88,6 @@ func popCount(args [][]byte) (int64, error) {
 		return 0, ErrOutOfRange
 	}
 	return v, nil
-}
-
-func cmdPop(s *Store, args [][]byte) error {
-	n, err := popCount(args)
-	if err != nil {
-		return err
-	}
-	o, err := s.lookupKind(args[1], rdb.KindList)
-	if err != nil || o == nil {
-		return err
-	}
-	s.popList(args[1], o, eq(args[0], "LPOP"), n)
-	return nil
-}
-
-// cmdBPop serves BLPOP/BRPOP from the first non-empty list; a loading
-// server never blocks.
-func cmdBPop(s *Store, args [][]byte) error {
-	if _, err := parseFloat(args[len(args)-1]); err != nil {
-		return err
-	}
-	for _, k := range args[1 : len(args)-1] {
-		o, err := s.lookupKind(k, rdb.KindList)
-		if err != nil {
-			return err
-		}
-		if o != nil {
-			s.popList(k, o, eq(args[0], "BLPOP"), 1)
-			return nil
-		}
-	}
-	return nil
-}
-
-// cmdLMPop is [B]LMPOP [timeout] numkeys key... LEFT|RIGHT [COUNT n].
-func cmdLMPop(s *Store, args [][]byte) error {
-	i := 1
-	if eq(args[0], "BLMPOP") {
-		if _, err := parseFloat(args[1]); err != nil {
-			return err
-		}
-		i = 2
-	}
-	keys, rest, err := numKeys(args, i)
-	if err != nil {
-		return err
-	}
-	if len(rest) == 0 {
-		return ErrSyntax
-	}
-	var left bool
-	switch {
-	case eq(rest[0], "LEFT"):
-		left = true
-	case eq(rest[0], "RIGHT"):
-	default:
-		return ErrSyntax
-	}
-	count, err := parseCountOpt(rest[1:])
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		o, err := s.lookupKind(k, rdb.KindList)
-		if err != nil {
-			return err
-		}
-		if o != nil {
-			s.popList(k, o, left, count)
-			return nil
-		}
-	}
-	return nil
 }
 
 // numKeys splits "numkeys key..." at args[i] into the keys and the rest.

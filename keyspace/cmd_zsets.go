@@ -29,12 +29,12 @@ func init() {
 	register("ZREMRANGEBYSCORE", 4, cmdZRemRange)
 	register("ZREMRANGEBYRANK", 4, cmdZRemRange)
 	register("ZREMRANGEBYLEX", 4, cmdZRemRange)
-	register("ZPOPMIN", -2, cmdZPop)
-	register("ZPOPMAX", -2, cmdZPop)
-	register("BZPOPMIN", -3, cmdBZPop)
-	register("BZPOPMAX", -3, cmdBZPop)
-	register("ZMPOP", -4, cmdZMPop)
-	register("BZMPOP", -5, cmdZMPop)
+	register("ZPOPMIN", -2, zsetPops.single)
+	register("ZPOPMAX", -2, zsetPops.single)
+	register("BZPOPMIN", -3, zsetPops.blocking)
+	register("BZPOPMAX", -3, zsetPops.blocking)
+	register("ZMPOP", -4, zsetPops.multi)
+	register("BZMPOP", -5, zsetPops.multi)
 	register("ZUNIONSTORE", -4, cmdZStore)
 	register("ZINTERSTORE", -4, cmdZStore)
 	register("ZDIFFSTORE", -4, cmdZStore)
@@ -360,77 +360,6 @@ func (s *Store) popZ(key []byte, o *Object, min bool, n int64) {
 		delete(o.ZSet, z[i].member)
 	}
 	s.deleteIfEmpty(key, o)
-}
-
-func cmdZPop(s *Store, args [][]byte) error {
-	n, err := popCount(args)
-	if err != nil {
-		return err
-	}
-	o, err := s.lookupKind(args[1], rdb.KindZSet)
-	if err != nil || o == nil {
-		return err
-	}
-	s.popZ(args[1], o, eq(args[0], "ZPOPMIN"), n)
-	return nil
-}
-
-func cmdBZPop(s *Store, args [][]byte) error {
-	if _, err := parseFloat(args[len(args)-1]); err != nil {
-		return err
-	}
-	for _, k := range args[1 : len(args)-1] {
-		o, err := s.lookupKind(k, rdb.KindZSet)
-		if err != nil {
-			return err
-		}
-		if o != nil {
-			s.popZ(k, o, eq(args[0], "BZPOPMIN"), 1)
-			return nil
-		}
-	}
-	return nil
-}
-
-// cmdZMPop is [B]ZMPOP [timeout] numkeys key... MIN|MAX [COUNT n].
-func cmdZMPop(s *Store, args [][]byte) error {
-	i := 1
-	if eq(args[0], "BZMPOP") {
-		if _, err := parseFloat(args[1]); err != nil {
-			return err
-		}
-		i = 2
-	}
-	keys, rest, err := numKeys(args, i)
-	if err != nil {
-		return err
-	}
-	if len(rest) == 0 {
-		return ErrSyntax
-	}
-	var min bool
-	switch {
-	case eq(rest[0], "MIN"):
-		min = true
-	case eq(rest[0], "MAX"):
-	default:
-		return ErrSyntax
-	}
-	count, err := parseCountOpt(rest[1:])
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		o, err := s.lookupKind(k, rdb.KindZSet)
-		if err != nil {
-			return err
-		}
-		if o != nil {
-			s.popZ(k, o, min, count)
-			return nil
-		}
-	}
-	return nil
 }
 
 // zSource is an input of ZUNIONSTORE & co: a zset, or a set (scores 1).

@@ -2,10 +2,8 @@ package rdb
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -144,17 +142,7 @@ func TestFrameRecordBlobHeaders(t *testing.T) {
 // every record a deep decode of the input accepts, it frames to the
 // decoder's end (or leaves unframed, for the kinds it does not frame).
 func FuzzFrameRecord(f *testing.F) {
-	filepath.WalkDir(decCorpusDir, func(path string, de fs.DirEntry, err error) error {
-		if err != nil || de.IsDir() || !strings.HasSuffix(path, ".rdb") {
-			return nil
-		}
-		if fi, err := de.Info(); err == nil && fi.Size() <= 16<<10 {
-			if data, err := os.ReadFile(path); err == nil {
-				f.Add(data)
-			}
-		}
-		return nil
-	})
+	addSmallRDBs(f)
 	f.Add(newRB(10).raw(18).str("l").len(2).len(1).str("plain").len(2).blob(lp("p", 1)).end())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// The first 4 KiB only: framing at every position is quadratic
