@@ -398,9 +398,9 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 			if !quickPlausible(data, p) {
 				continue
 			}
-			// A record rdb.FrameRecord does not frame to its end (a
-			// stream, KEY_META, type 22) is probed with small limits:
-			// random bytes declaring megabytes would cost a copy of them.
+			// A record rdb.FrameRecord does not frame (KEY_META, type
+			// 22) is probed with small limits: random bytes declaring
+			// megabytes would cost a copy of them.
 			lim := rdb.Limits{}
 			if end, _ := rdb.FrameRecord(data, p, resyncMaxKey); end < 0 {
 				lim = probeLimits
@@ -498,9 +498,9 @@ func plausibleAfter(data []byte, q int64, chain int) bool {
 }
 
 // probeLimits bound what the probe of a record that rdb.FrameRecord does
-// not frame may read: a stream with a node over 1 MiB or more than 2^20 nodes
-// or pending entries, or such a KEY_META or type-22 hash, right after
-// damage is dropped with it (stream nodes hold 4 KiB by default).
+// not frame may read: a KEY_META record or a type-22 hash (Redis 7.4-RC,
+// Valkey) with a string over 1 MiB or more than 2^20 elements right after
+// damage is dropped with it.
 var probeLimits = rdb.Limits{MaxStringLen: 1 << 20, MaxRawLen: 1 << 20, MaxElements: 1 << 20}
 
 // resyncMaxKey is the longest key (as stored) a resync point may start

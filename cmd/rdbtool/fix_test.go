@@ -194,6 +194,50 @@ func TestFixRunInsideValue(t *testing.T) {
 	}
 }
 
+// TestFixKeepsBigStreamAfterDamage: a stream right after damage whose node
+// is over the probe's 1 MiB limit (one entry with a 2 MiB field) is framed
+// whole, so the resync keeps it instead of dropping it with the damage.
+func TestFixKeepsBigStreamAfterDamage(t *testing.T) {
+	var buf bytes.Buffer
+	enc := rdb.NewEncoder(&buf, &rdb.EncodeOptions{Version: 10, NoCompress: true})
+	put := func(key string, v rdb.Value) {
+		ent := &rdb.Entry{Key: []byte(key), ExpireAtMs: rdb.NoExpire, LRUIdleSec: -1, LFUFreq: -1}
+		if err := enc.WriteEntry(ent, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("k1", &rdb.String{Data: []byte("v1")})
+	put("big", &rdb.String{Data: bytes.Repeat([]byte("x"), 5000)})
+	put("s", &rdb.Stream{Length: 1, LastID: rdb.StreamID{Ms: 5, Seq: 1}, FirstID: rdb.StreamID{Ms: 5, Seq: 1},
+		EntriesAdded: 1, HasV2Meta: true, Entries: []rdb.StreamEntry{{ID: rdb.StreamID{Ms: 5, Seq: 1},
+			Fields: []rdb.StreamField{{Field: []byte("f"), Value: bytes.Repeat([]byte("y"), 2<<20)}}}}})
+	want := []string{"k1", "s"}
+	for i := range 3 {
+		want = append(want, fmt.Sprintf("after%d", i))
+		put(want[len(want)-1], &rdb.String{Data: []byte("z")})
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	// "big" now ends inside its value: the rest of it is the damage.
+	at := bytes.Index(data, []byte("\x03big")) + 4
+	if data[at]>>6 != 1 {
+		t.Fatalf("not a 14-bit length: % x", data[at:at+2])
+	}
+	data[at], data[at+1] = 0x40, 100
+	in := filepath.Join(t.TempDir(), "bad.rdb")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runCLI(t, false, "", "check", in)
+	if code != 3 || strings.Contains(out, "[lost] key") || strings.Count(out, "[lost] bytes") != 1 {
+		t.Errorf("check: exit %d, want 3, one unreadable range and no key lost:\n%s", code, out)
+	}
+	want = append(want, "big") // cut short by the damage, but whole as far as the file says
+	fixKeeps(t, in, want)
+}
+
 // TestQuickPlausibleRealRecords: the resync's cheap filter must accept the
 // start of every key record of every corpus RDB (offsets as the decoder
 // reports them, prefix opcodes included).

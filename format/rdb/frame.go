@@ -18,8 +18,7 @@ func IsRecordStart(b byte) bool {
 
 // FrameRecord reads the record at data[p] (an opcode with its operands, or
 // a value type, key and value) without decoding or copying it, and returns
-// where it ends. The end is -1 for a record it reads only in part: a
-// stream (its nodes are checked, not its metadata and groups), type 22 (a
+// where it ends. The end is -1 for a record it does not read: type 22 (a
 // Redis 7.4-RC hash or a Valkey one) and KEY_META (numbered differently by
 // Valkey). ok is false when the record is malformed or leaves data, or its
 // key is longer than maxKey bytes as stored.
@@ -117,22 +116,118 @@ func FrameRecord(data []byte, p int64, maxKey int64) (end int64, ok bool) {
 		end, ok := stringEnd(data, q)
 		return end, ok && blobHeaderOK(TypeHashListpack, data, q)
 	case TypeStreamListpacks, TypeStreamListpacks2, TypeStreamListpacks3, TypeStreamListpacks4:
-		// The nodes only, each a 16-byte master ID and a listpack.
-		n, q, ok := lenAt(data, q)
-		if !ok || n > uint64(size-q) {
-			return q, false
-		}
-		for range n {
-			id, ok := stringEnd(data, q)
-			if !ok || id-q != 17 || data[q] != 16 {
-				return q, false
-			}
-			if q, ok = stringEnd(data, id); !ok || !blobHeaderOK(TypeHashListpack, data, id) {
-				return q, false
-			}
-		}
+		return streamEnd(t, data, q)
 	}
 	return -1, q < size
+}
+
+// streamEnd returns the end of the stream value of type t at data[q], as
+// readStream reads it: the nodes (a 16-byte master ID and a listpack
+// each), the metadata, the consumer groups with their pending entries and
+// consumers, and RDB 13's IDMP tail.
+func streamEnd(t Type, data []byte, q int64) (int64, bool) {
+	size := int64(len(data))
+	// lens skips n lengths; count reads a count of items of at least min
+	// bytes each that must fit in what is left.
+	var ok bool
+	lens := func(n int) bool {
+		for range n {
+			if _, q, ok = lenAt(data, q); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	count := func(min int64) (uint64, bool) {
+		var n uint64
+		n, q, ok = lenAt(data, q)
+		return n, ok && n <= uint64(size-q)/uint64(min)
+	}
+	nodes, ok := count(2)
+	if !ok {
+		return q, false
+	}
+	for range nodes {
+		id, ok := stringEnd(data, q)
+		if !ok || id-q != 17 || data[q] != 16 {
+			return q, false
+		}
+		if q, ok = stringEnd(data, id); !ok || !blobHeaderOK(TypeHashListpack, data, id) {
+			return q, false
+		}
+	}
+	meta := 3 // length and last ID
+	if t != TypeStreamListpacks {
+		meta += 5 // first ID, max deleted ID, entries added
+	}
+	if !lens(meta) {
+		return q, false
+	}
+	groups, ok := count(4)
+	for i := uint64(0); ok && i < groups; i++ {
+		if q, ok = stringEnd(data, q); !ok {
+			break
+		}
+		perGroup := 2 // last ID
+		if t != TypeStreamListpacks {
+			perGroup++ // entries read
+		}
+		if !lens(perGroup) {
+			break
+		}
+		var pending, consumers uint64
+		if pending, ok = count(25); !ok { // raw ID, delivery time, count
+			break
+		}
+		for range pending {
+			q += 24
+			if !lens(1) {
+				return q, false
+			}
+		}
+		if consumers, ok = count(10); !ok {
+			break
+		}
+		for range consumers {
+			if q, ok = stringEnd(data, q); !ok {
+				return q, false
+			}
+			q += 8 // seen time
+			if t == TypeStreamListpacks3 || t == TypeStreamListpacks4 {
+				q += 8 // active time
+			}
+			var ids uint64
+			if ids, ok = count(16); !ok {
+				return q, false
+			}
+			q += 16 * int64(ids)
+		}
+	}
+	if !ok {
+		return q, false
+	}
+	if t == TypeStreamListpacks4 { // IDMP: duration, max entries, producers, iids added and duplicates
+		if !lens(2) {
+			return q, false
+		}
+		producers, ok := count(2)
+		for i := uint64(0); ok && i < producers; i++ {
+			var n uint64
+			if q, ok = stringEnd(data, q); ok {
+				if n, ok = count(3); ok {
+					for j := uint64(0); ok && j < n; j++ {
+						if q, ok = stringEnd(data, q); ok {
+							ok = lens(2)
+						}
+					}
+				}
+			}
+		}
+		if !ok || !lens(2) {
+			return q, false
+		}
+	}
+	return q, true
 }
 
 // moduleStreamEnd returns the end of the module opcode stream at data[q]
