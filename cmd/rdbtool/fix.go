@@ -398,12 +398,9 @@ func salvageRDB(ctx context.Context, data []byte, w io.Writer, doneBefore func(i
 			if !quickPlausible(data, p) {
 				continue
 			}
-			// A record rdb.FrameRecord does not frame (KEY_META, type
-			// 22) is probed with small limits: random bytes declaring
-			// megabytes would cost a copy of them.
-			lim := rdb.Limits{}
-			if end, _ := rdb.FrameRecord(data, p, resyncMaxKey); end < 0 {
-				lim = probeLimits
+			lim, ok := probePlan(data, p)
+			if !ok {
+				continue
 			}
 			if dec, plen := decodeFrom(probeBuf, p, db, lim); probe(data, p, dec, plen) {
 				next = p
@@ -496,6 +493,36 @@ func plausibleAfter(data []byte, q int64, chain int) bool {
 	}
 	return plausibleAt(data, q, chain-1)
 }
+
+// probePlan says how to probe a candidate that passed quickPlausible.
+// When one of its first records (those quickPlausible frames) is one
+// rdb.FrameRecord does not frame (KEY_META, type 22, after any prefix
+// opcodes), the probe gets probeLimits: random bytes declaring megabytes
+// would cost a copy of them. When they span over bigSpan bytes, the probe
+// would copy that span, so bigChain more records must frame after them
+// first: in noise before real records, a collection declared by the noise
+// frames by walking the real records after it as its elements (a 100 MB
+// file with 10 MiB of random bytes had a 54 MB probe), while real records
+// frame on to the end of the file.
+func probePlan(data []byte, p int64) (lim rdb.Limits, ok bool) {
+	end := p
+	for range quickChain + 1 {
+		if end == int64(len(data)) || data[end] == rdb.OpEOF {
+			return rdb.Limits{}, true
+		}
+		next, ok := rdb.FrameRecord(data, end, resyncMaxKey)
+		if !ok || next < 0 {
+			return probeLimits, ok
+		}
+		end = next
+	}
+	return rdb.Limits{}, end-p <= bigSpan || plausibleAfter(data, end, bigChain)
+}
+
+const (
+	bigSpan  = 1 << 20
+	bigChain = 8
+)
 
 // probeLimits bound what the probe of a record that rdb.FrameRecord does
 // not frame may read: a KEY_META record or a type-22 hash (Redis 7.4-RC,

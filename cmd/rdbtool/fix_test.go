@@ -314,3 +314,39 @@ func TestFixRandomRegion(t *testing.T) {
 	in, want := damagedBigRDB(t, noise, 5, 1<<30)
 	fixKeeps(t, in, want)
 }
+
+// TestProbePlan: a candidate whose first records span over bigSpan bytes
+// is probed only when bigChain more records frame after them (noise that
+// declares a big collection walks real records as its elements, and its
+// probe would copy them all); a candidate with a record FrameRecord does
+// not frame, even after a prefix opcode, is probed with probeLimits.
+func TestProbePlan(t *testing.T) {
+	str := func(b []byte, s []byte) []byte { return append(rdb.AppendLen(b, uint64(len(s))), s...) }
+	small := func(b []byte, n int) []byte { // n string records
+		for i := range n {
+			b = str(str(append(b, byte(rdb.TypeString)), fmt.Appendf(nil, "k%d", i)), []byte("v"))
+		}
+		return b
+	}
+	big := str(str(rdb.AppendLen(str([]byte{byte(rdb.TypeList)}, []byte("l")), 2), bytes.Repeat([]byte("x"), bigSpan)), []byte("a"))
+	for _, c := range []struct {
+		name    string
+		data    []byte
+		ok      bool
+		limited bool
+	}{
+		{"big span, real records to the end", append(small(bytes.Clone(big), bigChain+5), rdb.OpEOF), true, false},
+		{"big span, noise after three records", append(small(bytes.Clone(big), 3), 8, 8, 8), false, false},
+		{"big span, records to EOF", append(small(bytes.Clone(big), 3), rdb.OpEOF, 8, 8), true, false},
+		{"small span, noise after four records", append(small(nil, 4), 8, 8, 8), true, false},
+		{"type 22 after FREQ", append(str(str([]byte{rdb.OpFreq, 5, byte(rdb.TypeHashMetadataPreGA)}, []byte("h")), []byte("x")), 8), true, true},
+	} {
+		if !quickPlausible(c.data, 0) {
+			t.Fatalf("%s: not quickPlausible", c.name)
+		}
+		lim, ok := probePlan(c.data, 0)
+		if ok != c.ok || (lim == probeLimits) != c.limited {
+			t.Errorf("%s: probe %v with limits %v, want %v and %v", c.name, ok, lim == probeLimits, c.ok, c.limited)
+		}
+	}
+}
