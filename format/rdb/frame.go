@@ -1,6 +1,9 @@
 package rdb
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // Framing without a decoder. A tool that looks for where records start in
 // damaged bytes (rdbtool check's resynchronisation) asks at every byte
@@ -321,14 +324,23 @@ func blobHeaderOK(t Type, data []byte, p int64) bool {
 	b := data[q : q+int64(n)]
 	switch t {
 	case TypeHashZipmap:
-		return zipmapHeader(b) == nil
+		return zipmapHeader(b, quietFail) == nil
 	case TypeListZiplist, TypeZSetZiplist, TypeHashZiplist:
-		return ziplistHeader(b) == nil
+		return ziplistHeader(b, quietFail) == nil
 	case TypeSetIntset:
-		return intsetHeader(b) == nil
+		return intsetHeader(b, quietFail) == nil
 	}
-	return listpackHeader(b) == nil
+	return listpackHeader(b, quietFail) == nil
 }
+
+// headerFail makes a blob header check's error: blobErr for a walk,
+// quietFail for FrameRecord, which only needs the verdict and meets many
+// bad headers in noise.
+type headerFail func(off int, context, format string, args ...any) error
+
+var errBadHeader = errors.New("rdb: bad blob header")
+
+func quietFail(int, string, string, ...any) error { return errBadHeader }
 
 // lenAt reads the RDB length at data[p]: its value, the offset after it,
 // and whether it is a plain (not special-encoded) length inside data.

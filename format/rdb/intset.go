@@ -16,7 +16,7 @@ const intsetHdrSize = 8
 // ascending. Like Redis it accepts a wider encoding than the values need.
 // fn gets every element in order; the element count is returned.
 func walkIntset(blob []byte, fn func(i int, v int64) error) (int, error) {
-	if err := intsetHeader(blob); err != nil {
+	if err := intsetHeader(blob, blobErr); err != nil {
 		return 0, err
 	}
 	w := int(binary.LittleEndian.Uint32(blob))
@@ -46,21 +46,21 @@ func walkIntset(blob []byte, fn func(i int, v int64) error) (int, error) {
 
 // intsetHeader checks what walkIntset checks before the elements: width 2,
 // 4 or 8, at least one element, and a size that fits the count.
-func intsetHeader(blob []byte) error {
+func intsetHeader(blob []byte, fail headerFail) error {
 	const ctx = "intset header"
 	if len(blob) < intsetHdrSize {
-		return blobErr(0, ctx, "intset of %d bytes is shorter than its header", len(blob))
+		return fail(0, ctx, "intset of %d bytes is shorter than its header", len(blob))
 	}
 	width := binary.LittleEndian.Uint32(blob)
 	if width != 2 && width != 4 && width != 8 {
-		return blobErr(0, ctx, "invalid encoding %d", width)
+		return fail(0, ctx, "invalid encoding %d", width)
 	}
 	count := binary.LittleEndian.Uint32(blob[4:])
 	if intsetHdrSize+uint64(count)*uint64(width) != uint64(len(blob)) {
-		return blobErr(4, ctx, "%d elements of %d bytes do not fill %d bytes", count, width, len(blob))
+		return fail(4, ctx, "%d elements of %d bytes do not fill %d bytes", count, width, len(blob))
 	}
 	if count == 0 {
-		return blobErr(4, ctx, "empty intset")
+		return fail(4, ctx, "empty intset")
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ const (
 // for every element. It returns the number of elements walked.
 func walkListpack(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 	const ctx = "listpack header"
-	if err := listpackHeader(blob); err != nil {
+	if err := listpackHeader(blob, blobErr); err != nil {
 		return 0, err
 	}
 	numele := int(binary.LittleEndian.Uint16(blob[4:]))
@@ -69,16 +69,16 @@ func walkListpack(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 
 // listpackHeader checks what walkListpack checks before the entries: the
 // size, the total-bytes field and the terminator.
-func listpackHeader(blob []byte) error {
+func listpackHeader(blob []byte, fail headerFail) error {
 	const ctx = "listpack header"
 	if len(blob) < lpHdrSize+1 {
-		return blobErr(0, ctx, "listpack of %d bytes is shorter than its header", len(blob))
+		return fail(0, ctx, "listpack of %d bytes is shorter than its header", len(blob))
 	}
 	if total := binary.LittleEndian.Uint32(blob); uint64(total) != uint64(len(blob)) {
-		return blobErr(0, ctx, "total bytes %d, blob has %d", total, len(blob))
+		return fail(0, ctx, "total bytes %d, blob has %d", total, len(blob))
 	}
 	if blob[len(blob)-1] != lpEOF {
-		return blobErr(len(blob)-1, ctx, "missing terminator")
+		return fail(len(blob)-1, ctx, "missing terminator")
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ const (
 // fn for every element. It returns the number of elements walked.
 func walkZiplist(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 	const ctx = "ziplist header"
-	if err := ziplistHeader(blob); err != nil {
+	if err := ziplistHeader(blob, blobErr); err != nil {
 		return 0, err
 	}
 	end := len(blob) - 1 // offset of the terminator
@@ -69,20 +69,20 @@ func walkZiplist(blob []byte, fn func(i int, e blobEntry) error) (int, error) {
 
 // ziplistHeader checks what walkZiplist checks before the entries: the
 // size, zlbytes, the terminator and a zltail inside the ziplist.
-func ziplistHeader(blob []byte) error {
+func ziplistHeader(blob []byte, fail headerFail) error {
 	const ctx = "ziplist header"
 	if len(blob) < zlHdrSize+1 {
-		return blobErr(0, ctx, "ziplist of %d bytes is shorter than its header", len(blob))
+		return fail(0, ctx, "ziplist of %d bytes is shorter than its header", len(blob))
 	}
 	if total := binary.LittleEndian.Uint32(blob); uint64(total) != uint64(len(blob)) {
-		return blobErr(0, ctx, "zlbytes %d, blob has %d", total, len(blob))
+		return fail(0, ctx, "zlbytes %d, blob has %d", total, len(blob))
 	}
 	end := len(blob) - 1 // offset of the terminator
 	if blob[end] != zlEnd {
-		return blobErr(end, ctx, "missing terminator")
+		return fail(end, ctx, "missing terminator")
 	}
 	if tail := binary.LittleEndian.Uint32(blob[4:]); uint64(tail) > uint64(end) {
-		return blobErr(4, ctx, "zltail %d outside the ziplist", tail)
+		return fail(4, ctx, "zltail %d outside the ziplist", tail)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ const (
 // number of pairs.
 func walkZipmap(blob []byte, fn func(k, v []byte) error) (int, error) {
 	const ctx = "zipmap header"
-	if err := zipmapHeader(blob); err != nil {
+	if err := zipmapHeader(blob, blobErr); err != nil {
 		return 0, err
 	}
 	end := len(blob) - 1 // offset of the terminator
@@ -74,13 +74,13 @@ func walkZipmap(blob []byte, fn func(k, v []byte) error) (int, error) {
 // byte after it must lie at or before end, as Redis' OUT_OF_RANGE(p+s) asks.
 // zipmapHeader checks what walkZipmap checks before the pairs: the size
 // and the terminator.
-func zipmapHeader(blob []byte) error {
+func zipmapHeader(blob []byte, fail headerFail) error {
 	const ctx = "zipmap header"
 	if len(blob) < 2 {
-		return blobErr(0, ctx, "zipmap of %d bytes is too short", len(blob))
+		return fail(0, ctx, "zipmap of %d bytes is too short", len(blob))
 	}
 	if blob[len(blob)-1] != zmEnd {
-		return blobErr(len(blob)-1, ctx, "missing terminator")
+		return fail(len(blob)-1, ctx, "missing terminator")
 	}
 	return nil
 }
