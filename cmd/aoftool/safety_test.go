@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/persistkit/persistkit/internal/clitest"
 )
 
 // Safety tests for a real aoftool process: killed (SIGKILL, SIGINT) at
@@ -42,65 +44,11 @@ func safetyAOF(n int) []byte {
 	return b.Bytes()
 }
 
-func aofSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
-
-func aofLeftovers(t *testing.T, dir string, keep ...string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-outer:
-	for _, e := range ents {
-		for _, k := range keep {
-			if e.Name() == k {
-				continue outer
-			}
-		}
-		out = append(out, e.Name())
-	}
-	return out
-}
-
-// aofOutput returns a file's bytes, or a directory's files with names.
-func aofOutput(t *testing.T, path string) []byte {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.IsDir() {
-		b, _ := os.ReadFile(path)
-		return b
-	}
-	ents, _ := os.ReadDir(path)
-	var out []byte
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(path, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(append(append(out, e.Name()...), 0), b...)
-	}
-	return out
-}
-
 func TestProcessSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills aoftool processes")
 	}
-	bin := filepath.Join(t.TempDir(), "aoftool")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := clitest.BuildTool(t, t.TempDir(), "aoftool")
 	srcDir := t.TempDir()
 	src := filepath.Join(srcDir, "appendonly.aof")
 	good := safetyAOF(20_000)
@@ -139,7 +87,7 @@ func TestProcessSafety(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", j.name, err, b)
 		}
 		durs[j.name] = time.Since(start)
-		refs[j.name] = aofOutput(t, out)
+		refs[j.name] = clitest.Output(t, out)
 	}
 	// RDB output carries the wall-clock ctime AUX field, so a complete
 	// output is recognised by passing check with the digest of the input
@@ -149,7 +97,7 @@ func TestProcessSafety(t *testing.T) {
 		t.Fatal(err)
 	}
 	complete := func(name, out string) bool {
-		if name == "rewrite-single" && !bytes.Equal(aofOutput(t, out), refs[name]) {
+		if name == "rewrite-single" && !bytes.Equal(clitest.Output(t, out), refs[name]) {
 			return false
 		}
 		if err := exec.Command(bin, "-q", "check", out).Run(); err != nil {
@@ -160,7 +108,7 @@ func TestProcessSafety(t *testing.T) {
 	}
 	checkInput := func(t *testing.T) {
 		t.Helper()
-		if aofSum(t, src) != srcSum {
+		if clitest.FileSum(t, src) != srcSum {
 			t.Fatal("the input changed")
 		}
 	}
@@ -187,7 +135,7 @@ func TestProcessSafety(t *testing.T) {
 						t.Fatalf("round %d (killed after %v): incomplete output under the final name", r, delay)
 					}
 				}
-				for _, l := range aofLeftovers(t, dir, "out") {
+				for _, l := range clitest.Leftovers(t, dir, "out") {
 					if !strings.HasPrefix(l, ".out") {
 						t.Errorf("round %d: unexpected file %q", r, l)
 					}
@@ -231,7 +179,7 @@ func TestProcessSafety(t *testing.T) {
 				default:
 					t.Fatalf("round %d (SIGINT after %v): %v, exit %d: %s", r, delay, err, code, stderr.String())
 				}
-				if l := aofLeftovers(t, dir); len(l) != 0 {
+				if l := clitest.Leftovers(t, dir); len(l) != 0 {
 					t.Errorf("round %d: interrupted run left %v", r, l)
 				}
 			}
@@ -251,7 +199,7 @@ func TestProcessSafety(t *testing.T) {
 			if !strings.Contains(stderr.String(), "aoftool: error:") || !strings.Contains(stderr.String(), "file too large") {
 				t.Errorf("stderr does not explain: %s", stderr.String())
 			}
-			if l := aofLeftovers(t, dir); len(l) != 0 {
+			if l := clitest.Leftovers(t, dir); len(l) != 0 {
 				t.Errorf("failed run left %v", l)
 			}
 		})
@@ -307,7 +255,7 @@ func TestProcessSafety(t *testing.T) {
 			default:
 				t.Fatalf("round %d: FILE is neither original nor fixed (%d bytes)", r, len(cur))
 			}
-			for _, l := range aofLeftovers(t, dir, "appendonly.aof", "appendonly.aof.bak") {
+			for _, l := range clitest.Leftovers(t, dir, "appendonly.aof", "appendonly.aof.bak") {
 				if !strings.HasPrefix(l, ".appendonly.aof") {
 					t.Errorf("round %d: unexpected file %q", r, l)
 				}
@@ -331,7 +279,7 @@ func TestProcessSafety(t *testing.T) {
 		if cur, _ := os.ReadFile(file); !bytes.Equal(cur, bad) {
 			t.Error("failed check --fix changed FILE")
 		}
-		if l := aofLeftovers(t, dir, "appendonly.aof"); len(l) != 0 {
+		if l := clitest.Leftovers(t, dir, "appendonly.aof"); len(l) != 0 {
 			t.Errorf("failed check --fix left %v", l)
 		}
 	})

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/persistkit/persistkit/internal/clitest"
 )
 
 // Safety tests: damaged input through check --fix, and a real rdbtool
@@ -19,15 +21,6 @@ import (
 // file size (RLIMIT_FSIZE, EFBIG). Invariants: the input never changes, the
 // final output name holds nothing or a complete file, and failures exit 1
 // (130 for SIGINT) leaving any previous output intact.
-
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sha256.Sum256(b)
-}
 
 // TestFixOutputPassesCheck damages a real file ~60 ways (cuts and byte
 // flips at seeded offsets); whenever check --fix writes an output, that
@@ -88,46 +81,15 @@ func TestFixOutputPassesCheck(t *testing.T) {
 	}
 }
 
-// buildTool compiles rdbtool into dir.
-func buildTool(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "rdbtool")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// leftovers lists directory entries other than keep.
-func leftovers(t *testing.T, dir string, keep ...string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-outer:
-	for _, e := range ents {
-		for _, k := range keep {
-			if e.Name() == k {
-				continue outer
-			}
-		}
-		out = append(out, e.Name())
-	}
-	return out
-}
-
 // TestProcessSafety runs the real binary: killed at random points, hit by
 // Ctrl-C, and refused file space.
 func TestProcessSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills rdbtool processes")
 	}
-	bin := buildTool(t, t.TempDir())
+	bin := clitest.BuildTool(t, t.TempDir(), "rdbtool")
 	src := filepath.Join(corpusDir, "7.4.1", "types-large", "dump.rdb")
-	srcSum := fileSum(t, src)
+	srcSum := clitest.FileSum(t, src)
 	orig, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -173,11 +135,11 @@ func TestProcessSafety(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", j.name, err, b)
 		}
 		durs[j.name] = time.Since(start)
-		refs[j.name] = readOutput(t, out, j.dir)
+		refs[j.name] = clitest.Output(t, out)
 	}
 	checkInputs := func(t *testing.T) {
 		t.Helper()
-		if fileSum(t, src) != srcSum || fileSum(t, badPath) != badSum {
+		if clitest.FileSum(t, src) != srcSum || clitest.FileSum(t, badPath) != badSum {
 			t.Fatal("an input file changed")
 		}
 	}
@@ -201,13 +163,13 @@ func TestProcessSafety(t *testing.T) {
 				cmd.Wait()
 				checkInputs(t)
 				if _, err := os.Stat(out); err == nil {
-					if got := readOutput(t, out, j.dir); !bytes.Equal(got, refs[j.name]) {
+					if got := clitest.Output(t, out); !bytes.Equal(got, refs[j.name]) {
 						t.Fatalf("round %d (killed after %v): output under the final name is incomplete (%d of %d bytes)",
 							r, delay, len(got), len(refs[j.name]))
 					}
 				}
 				// SIGKILL may leave a temp file; it is hidden, never the final name.
-				for _, l := range leftovers(t, dir, "out") {
+				for _, l := range clitest.Leftovers(t, dir, "out") {
 					if !strings.HasPrefix(l, ".out.tmp-") {
 						t.Errorf("round %d: unexpected file %q", r, l)
 					}
@@ -247,7 +209,7 @@ func TestProcessSafety(t *testing.T) {
 				}
 				switch code {
 				case 0:
-					if got := readOutput(t, out, j.dir); !bytes.Equal(got, refs[j.name]) {
+					if got := clitest.Output(t, out); !bytes.Equal(got, refs[j.name]) {
 						t.Fatalf("round %d: exit 0 with an incomplete output", r)
 					}
 					continue
@@ -258,7 +220,7 @@ func TestProcessSafety(t *testing.T) {
 				if _, err := os.Stat(out); err == nil {
 					t.Errorf("round %d: interrupted run left %s", r, out)
 				}
-				if l := leftovers(t, dir); len(l) != 0 {
+				if l := clitest.Leftovers(t, dir); len(l) != 0 {
 					t.Errorf("round %d: interrupted run left %v", r, l)
 				}
 			}
@@ -293,7 +255,7 @@ func TestProcessSafety(t *testing.T) {
 			} else if got, _ := os.ReadFile(out); !bytes.Equal(got, prev) {
 				t.Errorf("failed run changed the previous output to %d bytes", len(got))
 			}
-			if l := leftovers(t, dir, "out"); len(l) != 0 {
+			if l := clitest.Leftovers(t, dir, "out"); len(l) != 0 {
 				t.Errorf("failed run left %v", l)
 			}
 		})
@@ -365,7 +327,7 @@ func TestProcessSafety(t *testing.T) {
 			default:
 				t.Fatalf("round %d: FILE is neither the original nor the fixed file (%d bytes)", r, len(cur))
 			}
-			for _, l := range leftovers(t, dir, "dump.rdb", "dump.rdb.bak") {
+			for _, l := range clitest.Leftovers(t, dir, "dump.rdb", "dump.rdb.bak") {
 				if !strings.HasPrefix(l, ".dump.rdb.") {
 					t.Errorf("round %d: unexpected file %q", r, l)
 				}
@@ -389,34 +351,8 @@ func TestProcessSafety(t *testing.T) {
 		if cur, _ := os.ReadFile(file); !bytes.Equal(cur, bad) {
 			t.Error("failed --in-place changed FILE")
 		}
-		if l := leftovers(t, dir, "dump.rdb"); len(l) != 0 {
+		if l := clitest.Leftovers(t, dir, "dump.rdb"); len(l) != 0 {
 			t.Errorf("failed --in-place left %v", l)
 		}
 	})
-}
-
-// readOutput returns a file's bytes, or a directory's files concatenated
-// with their names (for aof-dir outputs).
-func readOutput(t *testing.T, path string, dir bool) []byte {
-	t.Helper()
-	if !dir {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	ents, err := os.ReadDir(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []byte
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(path, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(append(append(out, e.Name()...), 0), b...)
-	}
-	return out
 }
