@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/persistkit/persistkit/format/rdb"
 )
@@ -77,7 +79,11 @@ func (e *CommandError) Error() string {
 	if e.Offset >= 0 {
 		fmt.Fprintf(&b, "offset %d: ", e.Offset)
 	}
-	fmt.Fprintf(&b, "%s: %v", e.Name, e.Err)
+	name := e.Name
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		name = strconv.Quote(name) // a damaged name: its bytes, not a broken line
+	}
+	fmt.Fprintf(&b, "%s: %v", name, e.Err)
 	return b.String()
 }
 
@@ -204,9 +210,17 @@ func upperName(buf *[maxNameLen]byte, name []byte) ([]byte, bool) {
 	return buf[:len(name)], true
 }
 
-// nameError is a *CommandError for the command named raw (any case).
+// nameError is a *CommandError for the command named raw (any case),
+// upper-cased byte by byte: strings.ToUpper would turn a damaged name's
+// invalid UTF-8 into U+FFFD.
 func nameError(raw []byte, err error) error {
-	return &CommandError{Name: strings.ToUpper(string(raw)), Offset: -1, Err: err}
+	name := append([]byte(nil), raw...)
+	for i, c := range name {
+		if 'a' <= c && c <= 'z' {
+			name[i] = c - ('a' - 'A')
+		}
+	}
+	return &CommandError{Name: string(name), Offset: -1, Err: err}
 }
 
 // lookupCommand finds a command's spec and checks its arity. name is the

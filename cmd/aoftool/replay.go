@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/persistkit/persistkit/internal/cli"
@@ -25,6 +26,10 @@ func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string,
 		Progress: progress.update,
 	})
 	if err != nil {
+		var ce *keyspace.CommandError
+		if errors.As(err, &ce) && ce.File != "" {
+			return nil, res, err // it names the AOF file and the offset
+		}
 		return nil, res, fmt.Errorf("%s: %w", path, err)
 	}
 	if res.Truncated && !g.Quiet && !g.JSON {

@@ -15,12 +15,15 @@ import (
 
 func init() {
 	// Damaged AOF data and manifests are invalid input (exit 3), like
-	// rdb.FormatError is for rdbtool.
+	// rdb.FormatError is for rdbtool; so is a command no Redis knows (a
+	// damaged name: the server refuses to load such a file too). A command
+	// this engine cannot replay (keyspace.ErrUnsupported) stays exit 1.
 	cli.InvalidInput = append(cli.InvalidInput, func(err error) bool {
 		var fe *resp.FormatError
 		var pe *manifest.ParseError
 		return errors.As(err, &fe) || errors.As(err, &pe) ||
 			errors.Is(err, keyspace.ErrTruncatedNotLast) || errors.Is(err, keyspace.ErrMissingFile) ||
+			errors.Is(err, keyspace.ErrUnknownCommand) ||
 			errors.Is(err, manifest.ErrNoManifest) || errors.Is(err, manifest.ErrManyManifests)
 	})
 }
