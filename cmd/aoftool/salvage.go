@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"strconv"
@@ -271,6 +273,7 @@ func salvageRDB(ctx context.Context, data []byte, out io.Writer, s *salvaged) (g
 	// Not lossy: a record the part's own version cannot hold is damage,
 	// where keeping stops, not a key to drop quietly and count as kept.
 	enc := rdb.NewEncoder(out, &rdb.EncodeOptions{Version: max(ver, 6), Flavour: flav, KeepEncoding: true})
+	kept := newKeyHashes()
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
 			if ctx.Err() != nil {
@@ -288,6 +291,12 @@ func salvageRDB(ctx context.Context, data []byte, out io.Writer, s *salvaged) (g
 		if e, ok := rec.(*rdb.Entry); ok {
 			v, err := dec.Value()
 			if err != nil {
+				break
+			}
+			// A zeroed or erased run decodes as records, and a key kept
+			// twice makes the server refuse the file: both are damage,
+			// where keeping stops.
+			if rdb.InsideRun(data, e.Offset, dec.Offset()) || kept.dup(e.DB, e.Key) {
 				break
 			}
 			if err := enc.WriteEntry(e, v); errors.Is(err, rdb.ErrUnsupported) {
@@ -309,6 +318,38 @@ func salvageRDB(ctx context.Context, data []byte, out io.Writer, s *salvaged) (g
 		return 0, 0, err
 	}
 	return good, resync(data, good), nil
+}
+
+// keyHashes remembers the keys an RDB part's salvage keeps, as 64-bit
+// hashes by db, to stop at a duplicate. Past maxKeyHashes keys (32 MiB or
+// so of map) it stops remembering: a duplicate made by damage follows the
+// junk that made it, near the start of the damage, and the salvage stops
+// at the first damage anyway.
+type keyHashes struct {
+	seed maphash.Seed
+	m    map[uint64]struct{}
+}
+
+const maxKeyHashes = 1 << 20
+
+func newKeyHashes() *keyHashes { return &keyHashes{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}} }
+
+// dup records key in db and says whether it was there already.
+func (k *keyHashes) dup(db uint64, key []byte) bool {
+	var h maphash.Hash
+	h.SetSeed(k.seed)
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], db)
+	h.Write(b[:])
+	h.Write(key)
+	sum := h.Sum64()
+	if _, ok := k.m[sum]; ok {
+		return true
+	}
+	if len(k.m) < maxKeyHashes {
+		k.m[sum] = struct{}{}
+	}
+	return false
 }
 
 // salvageRESP keeps every complete command of data[start:] outside damaged

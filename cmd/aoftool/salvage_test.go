@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/format/resp"
 )
 
@@ -61,5 +63,49 @@ func TestSalvageRDBPartOwnVersion(t *testing.T) {
 	}
 	if s.keys != 0 {
 		t.Errorf("%d keys kept, want 0", s.keys)
+	}
+}
+
+// TestSalvageRDBStopsAtRunsAndDuplicates: a zeroed stretch of an RDB
+// preamble decodes as records ("" = ""), and a key written twice makes
+// the server refuse the file; the preamble's salvage keeps what comes
+// before either, and its output decodes.
+func TestSalvageRDBStopsAtRunsAndDuplicates(t *testing.T) {
+	rec := func(k, v string) []byte {
+		return append(append([]byte{0, byte(len(k))}, k...), append([]byte{byte(len(v))}, v...)...)
+	}
+	head := append([]byte("REDIS0009\xfe\x00"), append(rec("a", "1"), rec("b", "2")...)...)
+	for name, damage := range map[string][]byte{
+		"zeros":     make([]byte, 32),
+		"duplicate": append(rec("a", "3"), rec("c", "4")...),
+	} {
+		data := append(append(bytes.Clone(head), damage...), rec("d", "5")...)
+		data = append(data, 0xff, 0, 0, 0, 0, 0, 0, 0, 0)
+		s := &salvaged{}
+		var out bytes.Buffer
+		good, _, err := salvageRDB(context.Background(), data, &out, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.keys != 2 || good != int64(len(head)) {
+			t.Errorf("%s: %d keys kept up to %d, want 2 up to %d", name, s.keys, good, len(head))
+		}
+		dec := rdb.NewDecoder(bytes.NewReader(out.Bytes()), &rdb.DecodeOptions{Deep: true})
+		n := 0
+		for {
+			r, err := dec.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: salvaged part: %v", name, err)
+			}
+			if _, ok := r.(*rdb.Entry); ok {
+				n++
+			}
+		}
+		if n != 2 {
+			t.Errorf("%s: salvaged part holds %d keys, want 2", name, n)
+		}
 	}
 }

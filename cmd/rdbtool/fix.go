@@ -586,7 +586,7 @@ func probe(data []byte, pos int64, dec *rdb.Decoder, plen int64) bool {
 				}
 			}
 			keys = append(keys, bytes.Clone(r.Key))
-			if i == 0 && insideRun(data, pos, pos+dec.Offset()-plen) {
+			if i == 0 && rdb.InsideRun(data, pos, pos+dec.Offset()-plen) {
 				return false
 			}
 			entries++
@@ -607,20 +607,6 @@ func runEnd(data []byte, p int64) int64 {
 		p++
 	}
 	return p
-}
-
-// insideRun reports whether data[start-1:end] is one byte value repeated.
-func insideRun(data []byte, start, end int64) bool {
-	if start == 0 || end > int64(len(data)) {
-		return false
-	}
-	b := data[start-1]
-	for _, c := range data[start:end] {
-		if c != b {
-			return false
-		}
-	}
-	return true
 }
 
 // writeRecord copies a non-key record; one its version cannot hold is

@@ -233,6 +233,24 @@ func streamEnd(t Type, data []byte, q int64) (int64, bool) {
 	return q, true
 }
 
+// InsideRun reports whether the record data[start:end] is one byte value
+// repeated, and the run goes on before or after it. A zeroed or erased
+// stretch decodes as a chain of well-formed records (zeros as "" = "",
+// type 0 with an empty key and value), so a tool keeping what decodes
+// after damage must refuse such a record, or invent keys.
+func InsideRun(data []byte, start, end int64) bool {
+	if start < 0 || end > int64(len(data)) || start >= end {
+		return false
+	}
+	b := data[start]
+	for _, c := range data[start:end] {
+		if c != b {
+			return false
+		}
+	}
+	return (start > 0 && data[start-1] == b) || (end < int64(len(data)) && data[end] == b)
+}
+
 // moduleStreamEnd returns the end of the module opcode stream at data[q]
 // (operands up to the EOF opcode, as walkModuleStream reads them).
 func moduleStreamEnd(data []byte, q int64) (int64, bool) {
