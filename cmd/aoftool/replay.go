@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/persistkit/persistkit/internal/cli"
 	"github.com/persistkit/persistkit/keyspace"
@@ -26,9 +26,8 @@ func replayStore(ctx context.Context, env *cli.Env, g *cli.Globals, path string,
 		Progress: progress.update,
 	})
 	if err != nil {
-		var ce *keyspace.CommandError
-		if errors.As(err, &ce) && ce.File != "" {
-			return nil, res, err // it names the AOF file and the offset
+		if strings.Contains(err.Error(), path) {
+			return nil, res, err // it names the file (and the offset) already
 		}
 		return nil, res, fmt.Errorf("%s: %w", path, err)
 	}
