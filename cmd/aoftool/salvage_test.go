@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,5 +110,42 @@ func TestSalvageRDBStopsAtRunsAndDuplicates(t *testing.T) {
 		if n != 2 {
 			t.Errorf("%s: salvaged part holds %d keys, want 2", name, n)
 		}
+	}
+}
+
+// TestCheckFindsDuplicateKeyInPreamble: a key twice in the RDB preamble
+// makes the server refuse the AOF, so check reports it (exit 3) at the
+// later occurrence, --fix refuses to cut RDB data, and --salvage keeps
+// the part before it and the RESP tail.
+func TestCheckFindsDuplicateKeyInPreamble(t *testing.T) {
+	rec := func(k, v string) []byte {
+		return append(append([]byte{0, byte(len(k))}, k...), append([]byte{byte(len(v))}, v...)...)
+	}
+	data := append([]byte("REDIS0009\xfe\x00"), rec("a", "1")...)
+	second := len(data)
+	data = append(append(data, rec("b", "2")...), rec("a", "3")...)
+	dupAt := second + len(rec("b", "2"))
+	data = append(data, 0xff, 0, 0, 0, 0, 0, 0, 0, 0)
+	data = append(data, "*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$1\r\n4\r\n"...)
+	path := filepath.Join(t.TempDir(), "appendonly.aof")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runCLI(t, false, "", "check", path)
+	if want := fmt.Sprintf("[offset %d] key: corrupt data: duplicate key (first at offset %d)", dupAt, len("REDIS0009\xfe\x00")); code != 3 || !strings.Contains(out, want) {
+		t.Errorf("check: exit %d, want 3 and %q:\n%s", code, want, out)
+	}
+	if _, _, code := runCLI(t, false, "", "check", "--fix", "--yes", path); code != 3 {
+		t.Errorf("check --fix: exit %d, want 3 (the RDB part cannot be cut)", code)
+	}
+	if _, errs, code := runCLI(t, false, "", "check", "--fix", "--salvage", "--yes", "--no-backup", path); code != 0 {
+		t.Fatalf("check --fix --salvage: exit %d\n%s", code, errs)
+	}
+	want := "\"SET\" \"a\" \"1\"\n\"SET\" \"b\" \"2\"\n\"SET\" \"c\" \"4\"\n"
+	if out, _, code := runCLI(t, false, "", "dump", path); code != 0 || out != want {
+		t.Errorf("salvaged AOF: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	if _, _, code := runCLI(t, false, "", "check", path); code != 0 {
+		t.Errorf("check after salvage: exit %d", code)
 	}
 }

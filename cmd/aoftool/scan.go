@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/persistkit/persistkit/format/rdb"
 	"github.com/persistkit/persistkit/format/resp"
 	"github.com/persistkit/persistkit/internal/cli"
+	"github.com/persistkit/persistkit/keyspace"
 )
 
 // aofSet is an AOF argument resolved to its files in load order.
@@ -337,16 +339,31 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 		return fail(err)
 	}
 	rp.Version = v
+	// A key twice in the part makes the server refuse the AOF, as rdbtool
+	// check reports for an RDB; the key set bounds the memory.
+	set := keyspace.NewKeySet(&keyspace.KeySetOptions{Duplicate: duplicateKeyError})
+	defer set.Close()
+	// The set tests keys in batches: a duplicate before the damage is
+	// the first problem.
+	damaged := func(err error) *rdbPart {
+		if derr := set.Flush(); derr != nil {
+			err, rp.ErrKey = derr, nil
+		}
+		return fail(err)
+	}
 	for n := 0; ; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
 			return fail(ctx.Err())
 		}
 		rec, err := dec.Next()
 		if err == io.EOF {
+			if err := set.Finish(); err != nil {
+				return fail(err)
+			}
 			break
 		}
 		if err != nil {
-			return fail(err)
+			return damaged(err)
 		}
 		off := dec.Offset()
 		switch rec := rec.(type) {
@@ -363,6 +380,9 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 				if rp.ErrKey == nil {
 					rp.ErrKey = rec.Key
 				}
+				return damaged(err)
+			}
+			if err := set.Add(rec.DB, rec.Key, rec.Offset); err != nil {
 				return fail(err)
 			}
 		}
@@ -370,6 +390,17 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 	stored, _ := dec.Checksum()
 	rp.Checksum = cli.ChecksumStatus(rp.Version, stored)
 	return rp
+}
+
+// duplicateKeyError is the key set's Duplicate callback: the error about
+// the later occurrence, which stops the set.
+func duplicateKeyError(d *keyspace.Duplicate) error {
+	ctx := "key"
+	if d.Key == nil {
+		ctx = fmt.Sprintf("key with the 64-bit hash of the key at offset %d", d.First)
+	}
+	return &rdb.FormatError{Offset: d.Offset, Key: bytes.Clone(d.Key), Context: ctx,
+		Err: fmt.Errorf("%w: %w key (first at offset %d)", rdb.ErrCorrupt, keyspace.ErrDuplicate, d.First)}
 }
 
 // problemText words a directory problem for people.
