@@ -149,3 +149,41 @@ func TestCheckFindsDuplicateKeyInPreamble(t *testing.T) {
 		t.Errorf("check after salvage: exit %d", code)
 	}
 }
+
+// TestPreambleDuplicateTestSpills: past its memory budget the preamble's
+// key set spills to $TMPDIR and still finds a duplicate (at the end, by
+// hash); when it cannot spill, the check says the test stopped instead of
+// calling the preamble damaged.
+func TestPreambleDuplicateTestSpills(t *testing.T) {
+	defer func(b int) { preambleKeySetBudget = b }(preambleKeySetBudget)
+	preambleKeySetBudget = 64 << 10
+	data := []byte("REDIS0009\xfe\x00")
+	for i := range 20000 {
+		k := fmt.Sprintf("key:%05d", i)
+		data = append(append(append(data, 0, byte(len(k))), k...), 1, 'v')
+	}
+	clean := append(bytes.Clone(data), 0xff, 0, 0, 0, 0, 0, 0, 0, 0)
+	dup := append(append(data, 0, 9), "key:00007"...)
+	dup = append(append(dup, 1, 'w'), 0xff, 0, 0, 0, 0, 0, 0, 0, 0)
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cleanPath, dupPath := write("clean.aof", clean), write("dup.aof", dup)
+
+	t.Setenv("TMPDIR", t.TempDir())
+	if out, _, code := runCLI(t, false, "", "check", dupPath); code != 3 || !strings.Contains(out, "duplicate key (first at offset") {
+		t.Errorf("spilled duplicate: exit %d, want 3:\n%s", code, out)
+	}
+	if _, _, code := runCLI(t, false, "", "check", cleanPath); code != 0 {
+		t.Errorf("spilled, no duplicate: exit %d, want 0", code)
+	}
+	t.Setenv("TMPDIR", filepath.Join(dir, "missing"))
+	if out, _, code := runCLI(t, false, "", "check", cleanPath); code != 0 || !strings.Contains(out, "duplicate keys not looked for past offset") {
+		t.Errorf("no spill file: exit %d, want 0 and a line saying the test stopped:\n%s", code, out)
+	}
+}
