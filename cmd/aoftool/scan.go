@@ -346,7 +346,8 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 	dupTest := true
 	// dupFound says whether an error of the key set is a duplicate; any
 	// other (its spill file could not be written) ends the test, with a
-	// line saying so, rather than pass for damage.
+	// line saying so, rather than pass for damage. The set's errors are
+	// sticky: after that, every call returns the same one, ignored here.
 	dupFound := func(err error) bool {
 		if err == nil || !dupTest {
 			return false
@@ -361,10 +362,8 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 	// The set tests keys in batches: a duplicate before the damage is
 	// the first problem.
 	damaged := func(err error) *rdbPart {
-		if dupTest {
-			if derr := set.Flush(); dupFound(derr) {
-				err, rp.ErrKey = derr, nil
-			}
+		if derr := set.Flush(); dupFound(derr) {
+			err, rp.ErrKey = derr, nil
 		}
 		return fail(err)
 	}
@@ -374,10 +373,8 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 		}
 		rec, err := dec.Next()
 		if err == io.EOF {
-			if dupTest {
-				if err := set.Finish(); dupFound(err) {
-					return fail(err)
-				}
+			if err := set.Finish(); dupFound(err) {
+				return fail(err)
 			}
 			break
 		}
@@ -401,10 +398,8 @@ func checkRDBPart(ctx context.Context, br *bufio.Reader, name string) *rdbPart {
 				}
 				return damaged(err)
 			}
-			if dupTest {
-				if err := set.Add(rec.DB, rec.Key, rec.Offset); dupFound(err) {
-					return fail(err)
-				}
+			if err := set.Add(rec.DB, rec.Key, rec.Offset); dupFound(err) {
+				return fail(err)
 			}
 		}
 	}
