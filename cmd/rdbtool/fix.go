@@ -617,7 +617,7 @@ func writeRecord(enc *rdb.Encoder, rec rdb.Record, base int64, res *salvage) err
 	}
 	err := enc.Write(rec)
 	if errors.Is(err, rdb.ErrUnsupported) {
-		res.Problems = append(res.Problems, checkProblem{Offset: base + recordOffset(rec), What: "dropped record: " + unsupportedWhat(err)})
+		res.Problems = append(res.Problems, checkProblem{Offset: base + rdb.RecordOffset(rec), What: "dropped record: " + unsupportedWhat(err)})
 		return nil
 	}
 	return err
@@ -640,25 +640,6 @@ func writeEntry(enc *rdb.Encoder, ent *rdb.Entry, v rdb.Value) error {
 		return nil
 	}
 	return enc.WriteEntry(ent, v)
-}
-
-// recordOffset is where a non-key record starts in its decoder's input.
-func recordOffset(rec rdb.Record) int64 {
-	switch r := rec.(type) {
-	case *rdb.Aux:
-		return r.Offset
-	case *rdb.Function:
-		return r.Offset
-	case *rdb.ModuleAux:
-		return r.Offset
-	case *rdb.SelectDB:
-		return r.Offset
-	case *rdb.ResizeDB:
-		return r.Offset
-	case *rdb.SlotInfo:
-		return r.Offset
-	}
-	return 0
 }
 
 // unsupportedWhat words an encoder's refusal of a record for the report.

@@ -8,27 +8,6 @@ import (
 	"testing"
 )
 
-// recordStart is where a record begins in its decoder's input.
-func recordStart(rec Record) int64 {
-	switch r := rec.(type) {
-	case *Aux:
-		return r.Offset
-	case *Function:
-		return r.Offset
-	case *ModuleAux:
-		return r.Offset
-	case *SelectDB:
-		return r.Offset
-	case *ResizeDB:
-		return r.Offset
-	case *SlotInfo:
-		return r.Offset
-	case *Entry:
-		return r.Offset
-	}
-	return -1
-}
-
 // frameAll frames every record of the RDB data that decodes deeply, as
 // the decoder ends it: see TestFrameRecordMatchesDecoder.
 func frameAll(t *testing.T, name string, data []byte) (framed, unframed, cuts int) {
@@ -39,7 +18,7 @@ func frameAll(t *testing.T, name string, data []byte) (framed, unframed, cuts in
 		if err != nil {
 			return
 		}
-		start, end := recordStart(rec), dec.Offset()
+		start, end := RecordOffset(rec), dec.Offset()
 		if _, ok := rec.(*Entry); ok {
 			if _, err = dec.Value(); err != nil {
 				return // damaged on purpose: framing may refuse it
@@ -218,7 +197,7 @@ func FuzzFrameRecord(f *testing.F) {
 			if err != nil {
 				return
 			}
-			start, end := recordStart(rec), dec.Offset()
+			start, end := RecordOffset(rec), dec.Offset()
 			if _, ok := rec.(*Entry); ok {
 				if _, err := dec.Value(); err != nil {
 					return

@@ -72,6 +72,28 @@ type Entry struct {
 	Offset     int64 // offset of the first byte of this entry (first prefix opcode or type byte)
 }
 
+// RecordOffset is the offset of the first byte of r in its decoder's
+// input (for an entry, of its first prefix opcode).
+func RecordOffset(r Record) int64 {
+	switch r := r.(type) {
+	case *Entry:
+		return r.Offset
+	case *Aux:
+		return r.Offset
+	case *Function:
+		return r.Offset
+	case *ModuleAux:
+		return r.Offset
+	case *SelectDB:
+		return r.Offset
+	case *ResizeDB:
+		return r.Offset
+	case *SlotInfo:
+		return r.Offset
+	}
+	return -1
+}
+
 func (*Aux) isRecord()       {}
 func (*SelectDB) isRecord()  {}
 func (*ResizeDB) isRecord()  {}
